@@ -1,0 +1,128 @@
+"""Atomic file writes, model folders and resumable training state.
+
+Every file is written to a temporary name beside its target and renamed into place, so a kill
+or a full disk never leaves a half-written checkpoint, model or video behind.
+"""
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from reanimate.core.errors import UserError
+
+MODEL_CONFIG = "config.json"
+MODEL_WEIGHTS = "model.safetensors"
+_STATE_PATTERN = re.compile(r"^training-state-(\d{7})\.pt$")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Keep the real suffix last so writers that pick a format by extension still work.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside `path`; it replaces `path` only if the block succeeds."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise UserError(f"{path} already exists: choose another path or pass --overwrite")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            # Move the old one aside first so there is never a moment with neither in place.
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+            os.replace(path, old / path.name)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def save_model_folder(folder: str | os.PathLike, config: dict, state_dict: dict, overwrite: bool = False) -> Path:
+    """Write a model as a folder holding `config.json` + `model.safetensors`."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    with atomic_dir(folder, overwrite=overwrite) as tmp:
+        (tmp / MODEL_CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        save_file(tensors, str(tmp / MODEL_WEIGHTS))
+    return Path(folder)
+
+
+def load_model_folder(folder: str | os.PathLike) -> tuple[dict, dict]:
+    """Read a model folder; returns (config dict, state dict of CPU tensors). Never runs code."""
+    folder = Path(folder)
+    config_path, weights_path = folder / MODEL_CONFIG, folder / MODEL_WEIGHTS
+    if not folder.is_dir():
+        raise UserError(f"model folder {folder} does not exist (expected a folder with {MODEL_CONFIG} and {MODEL_WEIGHTS})")
+    for needed in (config_path, weights_path):
+        if not needed.is_file():
+            raise UserError(f"{folder} is not a reanimate model folder: {needed.name} is missing")
+    try:
+        config = json.loads(config_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{config_path} is not valid JSON ({exc}): the model folder is damaged") from exc
+    try:
+        state = load_file(str(weights_path))
+    except Exception as exc:  # safetensors raises its own error types for damaged files
+        raise UserError(f"{weights_path} cannot be read ({exc}): the model folder is damaged") from exc
+    return config, state
+
+
+def training_state_path(run_dir: str | os.PathLike, step: int) -> Path:
+    return Path(run_dir) / f"training-state-{step:07d}.pt"
+
+
+def latest_training_state(run_dir: str | os.PathLike) -> Path | None:
+    """The newest `training-state-*.pt` in `run_dir`, or None."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return None
+    found = sorted(p for p in run_dir.iterdir() if _STATE_PATTERN.match(p.name))
+    return found[-1] if found else None
+
+
+def save_training_state(run_dir: str | os.PathLike, step: int, state: dict, keep: int = 2) -> Path:
+    """Save resumable state atomically, then prune all but the newest `keep` states."""
+    path = training_state_path(run_dir, step)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+    states = sorted(p for p in Path(run_dir).iterdir() if _STATE_PATTERN.match(p.name))
+    for old in states[:-keep]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def load_training_state(path: str | os.PathLike) -> dict:
+    """Load resumable state with `weights_only=True`: a state file cannot run code."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserError(f"training state {path} cannot be read ({exc}): delete it to fall back to an older one") from exc
