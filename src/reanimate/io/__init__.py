@@ -1,6 +1,6 @@
 """Video and image input/output."""
 
-from reanimate.io.image import read_image, read_mask, write_png
+from reanimate.io.image import contact_sheet, fit_side, read_image, read_mask, write_png
 from reanimate.io.video import FrameWriter, Video, open_video, parse_frame_list
 
-__all__ = ["FrameWriter", "Video", "open_video", "parse_frame_list", "read_image", "read_mask", "write_png"]
+__all__ = ["contact_sheet", "fit_side", "FrameWriter", "Video", "open_video", "parse_frame_list", "read_image", "read_mask", "write_png"]

@@ -61,3 +61,32 @@ def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
     """Write an RGB uint8 image as PNG, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(encode_png(image))
+
+
+def fit_side(image: np.ndarray, side: int) -> np.ndarray:
+    """Downscale so the longer side is at most `side` (never upscale)."""
+    height, width = image.shape[:2]
+    scale = side / max(height, width)
+    if scale >= 1:
+        return image
+    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+
+
+def contact_sheet(rows: list[list[np.ndarray]], labels: list[str] | None = None, gap: int = 4) -> np.ndarray:
+    """Images laid out in rows on a dark background, each row under an optional caption."""
+    label_height = 18 if labels else 0
+    cell_h = max(img.shape[0] for row in rows for img in row)
+    width = max(sum(img.shape[1] for img in row) + gap * (len(row) + 1) for row in rows)
+    height = len(rows) * (cell_h + label_height + gap) + gap
+    sheet = np.full((height, width, 3), 24, np.uint8)
+    y = gap
+    for r, row in enumerate(rows):
+        if labels:
+            cv2.putText(sheet, labels[r], (gap, y + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (230, 230, 230), 1, cv2.LINE_AA)
+            y += label_height
+        x = gap
+        for img in row:
+            sheet[y:y + img.shape[0], x:x + img.shape[1]] = img
+            x += img.shape[1] + gap
+        y += cell_h + gap
+    return sheet

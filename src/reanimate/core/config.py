@@ -1,0 +1,45 @@
+"""Frozen run configurations: presets in YAML, overrides from the CLI, written as config.json."""
+
+import dataclasses
+import json
+from typing import Any, TypeVar
+
+import yaml
+
+from reanimate.core.errors import UserError
+
+T = TypeVar("T")
+
+
+def from_dict(cls: type[T], data: dict[str, Any], source: str) -> T:
+    """Build dataclass `cls` from `data`, refusing unknown keys with a message that names `source`."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise UserError(f"{source}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            value = data[f.name]
+            values[f.name] = tuple(value) if isinstance(value, list) else value
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"{source}: {exc}") from exc
+
+
+def load_yaml(path, what: str = "preset") -> dict[str, Any]:
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except FileNotFoundError as exc:
+        raise UserError(f"{what} {path} does not exist") from exc
+    except yaml.YAMLError as exc:
+        raise UserError(f"{what} {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"{what} {path} must be a mapping of setting: value")
+    return data
+
+
+def to_json(config) -> str:
+    return json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True)

@@ -1,0 +1,1 @@
+"""Building blocks shared by both systems: convolution blocks and losses."""

@@ -1,0 +1,90 @@
+"""The stylization model and training configuration, with its named presets."""
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from reanimate.core.config import from_dict, load_yaml
+from reanimate.core.errors import UserError
+
+PRESET_DIR = Path(__file__).parent / "presets"
+BACKBONES = ("inception", "vgg19", "none")
+
+
+@dataclass(frozen=True)
+class StylizeConfig:
+    """Everything that defines a stylization network and how it trains (Texler et al., Sec. 3-4).
+
+    The model part (filters, resblocks, in_channels) goes into a saved model's config.json;
+    the rest describes the training run and makes resume refuse a changed run.
+    """
+
+    preset: str = "paper"
+    filters: tuple[int, ...] = (32, 64, 128, 128, 128, 64)
+    resblocks: int = 7  # Nr
+    in_channels: int = 3
+    patch_size: int = 32  # Wp
+    batch_size: int = 40  # Nb
+    lr: float = 4e-4  # alpha, for both G and D
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 1e-5
+    l1_weight: float = 4.0
+    perceptual_weight: float = 6.0
+    adversarial_weight: float = 0.5
+    perceptual_backbone: str = "inception"
+    vgg19_weights: str | None = None  # path or URL; None downloads torchvision's on first use
+    mask_erosion: int = 0  # extra erosion in pixels, on top of the half patch that keeps patches inside
+
+    def __post_init__(self):
+        if len(self.filters) != 6 or any(int(f) < 1 for f in self.filters):
+            raise ValueError(f"filters must be 6 positive channel counts, got {list(self.filters)}")
+        if self.resblocks < 0:
+            raise ValueError(f"resblocks must be >= 0, got {self.resblocks}")
+        if self.patch_size < 8 or self.patch_size % 4:
+            raise ValueError(f"patch_size must be a multiple of 4 and >= 8, got {self.patch_size}")
+        if self.batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2 (BatchNorm needs a batch), got {self.batch_size}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.perceptual_backbone not in BACKBONES:
+            raise ValueError(f"perceptual_backbone must be one of {', '.join(BACKBONES)}, got {self.perceptual_backbone!r}")
+
+    def model_dict(self) -> dict[str, Any]:
+        """The part a saved model needs to rebuild its generator."""
+        return {"filters": list(self.filters), "resblocks": self.resblocks, "in_channels": self.in_channels}
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load_config(preset: str = "paper", **overrides: Any) -> StylizeConfig:
+    """Resolve a preset (a name from `preset_names()` or a YAML file) and apply overrides.
+
+    Args:
+        preset: "paper" (the reference "P" network), "fast" (lighter, for CPUs) or a path to YAML.
+        **overrides: any `StylizeConfig` field; None values are ignored.
+
+    Returns:
+        A validated, frozen `StylizeConfig`.
+
+    Example:
+        >>> load_config("fast", patch_size=48).patch_size
+        48
+    """
+    path = Path(preset)
+    if path.suffix.lower() in (".yaml", ".yml", ".json") or path.is_file():
+        data, name = load_yaml(path), path.stem
+    elif preset in preset_names():
+        data, name = load_yaml(PRESET_DIR / f"{preset}.yaml"), preset
+    else:
+        raise UserError(f"--preset {preset!r} is neither a preset ({', '.join(preset_names())}) nor a YAML file")
+    data = {"preset": name, **data, **{k: v for k, v in overrides.items() if v is not None}}
+    return from_dict(StylizeConfig, data, f"preset {preset}")
+
+
+def with_overrides(config: StylizeConfig, **overrides: Any) -> StylizeConfig:
+    try:
+        return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    except (TypeError, ValueError) as exc:
+        raise UserError(str(exc)) from exc

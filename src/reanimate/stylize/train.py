@@ -1,0 +1,258 @@
+"""Few-shot patch-based training on painted keyframes (Texler et al. 2020, Sec. 4).
+
+No pre-training and no dataset: random patches of the keyframes train the generator from
+scratch with L1 + perceptual + LSGAN losses. The run folder holds periodic training states, a
+preview image of held-out frames and a loss log; running the same job again resumes it.
+"""
+
+import dataclasses
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from reanimate.core.checkpoint import (latest_training_state, load_training_state, save_training_state,
+                                       write_json)
+from reanimate.core.config import to_json
+from reanimate.core.device import resolve_device
+from reanimate.core.errors import UserError
+from reanimate.core.progress import progress, say
+from reanimate.core.seeding import restore_rng_state, rng_state, seed_everything
+from reanimate.io.image import contact_sheet, fit_side, write_png
+from reanimate.nn.losses import build_backbone, lsgan_loss, perceptual_loss
+from reanimate.stylize.config import StylizeConfig
+from reanimate.stylize.data import Keyframe, PatchSampler, to_image
+from reanimate.stylize.model import Discriminator, Generator
+from reanimate.stylize.pipeline import MODEL_FORMAT, MODEL_KIND, Stylizer, evaluating, network_input, run_tiled
+
+PREVIEW_SIDE = 320  # preview frames are scaled so their longer side is at most this
+
+
+def fingerprint(config: StylizeConfig, keyframes: list[Keyframe], seed: int) -> str:
+    """Identifies a training job: a saved state is resumed only by the same job."""
+    digest = hashlib.sha256(to_json(config).encode())
+    digest.update(str(seed).encode())
+    for key in keyframes:
+        digest.update(str(key.index).encode())
+        for array in (key.frame, key.style, key.mask):
+            digest.update(b"-" if array is None else np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
+class Trainer:
+    """Trains a stylization generator on keyframes; resumable, with previews.
+
+    Args:
+        config: the network and training settings.
+        keyframes: the painted frames (all of one size).
+        run_dir: folder for training states, `preview.png` and `log.jsonl`; None keeps nothing on disk.
+        device: "auto", "cpu", "cuda", "cuda:N" or "mps".
+        seed: seeds weights and patch sampling; the same seed gives the same run.
+        preview_frames: held-out frames {index: RGB uint8} drawn into the preview image.
+
+    Example:
+        >>> trainer = Trainer(load_config("fast"), [Keyframe(0, frame, painted)], "run")
+        >>> trainer.train(seconds=60)
+        >>> trainer.stylizer().render(open_video("clip.mp4"), "out.mp4")
+    """
+
+    def __init__(self, config: StylizeConfig, keyframes: list[Keyframe], run_dir: str | Path | None = None,
+                 device: str = "auto", seed: int = 0, preview_frames: dict[int, np.ndarray] | None = None):
+        if not keyframes:
+            raise UserError("at least one keyframe is needed: pass --key INDEX=PAINTED.png")
+        self.config, self.keyframes, self.seed = config, keyframes, seed
+        self.device = resolve_device(device)
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.preview_frames = dict(sorted((preview_frames or {}).items()))
+        self.rng = seed_everything(seed)
+        self.generator = Generator(config.in_channels, config.filters, config.resblocks).to(self.device)
+        self.discriminator = Discriminator().to(self.device)
+        adam = dict(lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), **adam)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
+        self.backbone = None
+        if config.perceptual_weight > 0:
+            backbone = build_backbone(config.perceptual_backbone, config.vgg19_weights)
+            self.backbone = backbone.to(self.device) if backbone is not None else None
+        self.sampler = PatchSampler(
+            [network_input(k.frame) for k in keyframes], [network_input(k.style) for k in keyframes],
+            [k.mask for k in keyframes], config.patch_size, config.mask_erosion,
+            [f"keyframe {k.index}" for k in keyframes])
+        # bfloat16 autocast on CUDA: faster, and needs no loss scaling.
+        self.autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
+        self.step = 0
+        self.elapsed = 0.0  # seconds spent training, excluding previews and checkpoints
+        self.last_losses: dict[str, float] = {}
+        self.job = fingerprint(config, keyframes, seed)
+        self.resumed_from: Path | None = None
+        self._resume()
+
+    # -- one iteration -------------------------------------------------------------------------
+
+    def train_step(self) -> dict[str, float]:
+        """One generator and one discriminator update on a fresh batch of patches."""
+        cfg = self.config
+        inputs, styles = self.sampler.sample(cfg.batch_size, self.rng)
+        inputs, styles = inputs.to(self.device), styles.to(self.device)
+        use_gan = cfg.adversarial_weight > 0
+        with self.autocast:
+            output = self.generator(inputs)  # (Nb, 3, Wp, Wp)
+            losses = {"l1": F.l1_loss(output, styles) * cfg.l1_weight}
+            if self.backbone is not None:
+                losses["perceptual"] = perceptual_loss(self.backbone, output.float(), styles) * cfg.perceptual_weight
+            if use_gan:
+                losses["adversarial"] = lsgan_loss(self.discriminator(output), real=True) * cfg.adversarial_weight
+        total = sum(losses.values())
+        if not torch.isfinite(total):
+            raise FloatingPointError(f"the loss became {total.item()} at step {self.step} "
+                                     f"({', '.join(f'{k}={v.item():.4g}' for k, v in losses.items())}): "
+                                     "lower --lr")
+        self.opt_g.zero_grad(set_to_none=True)
+        total.backward()
+        self.opt_g.step()
+        if use_gan:
+            real = self.sampler.sample_styles(cfg.batch_size, self.rng).to(self.device)
+            with self.autocast:
+                d_loss = 0.5 * (lsgan_loss(self.discriminator(real), real=True)
+                                + lsgan_loss(self.discriminator(output.detach()), real=False))
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            losses["discriminator"] = d_loss
+        self.step += 1
+        self.last_losses = {k: float(v.detach()) for k, v in losses.items()}
+        return self.last_losses
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def train(self, iterations: int | None = None, seconds: float | None = None, show_progress: bool = True,
+              checkpoint_every: float = 60.0, preview_every: float = 20.0, callback=None) -> dict[str, float]:
+        """Train until `iterations` total steps or `seconds` of total training time (whichever is given).
+
+        Both budgets count the whole job, resumed parts included, so re-running an interrupted
+        command finishes the same job. Previews and checkpoints do not count as training time.
+
+        Returns:
+            The losses of the last step.
+        """
+        if (iterations is None) == (seconds is None):
+            raise UserError("give exactly one budget: --iterations N or --train-seconds S")
+        if iterations is not None and iterations < 0 or seconds is not None and seconds < 0:
+            raise UserError("the training budget must not be negative")
+        done = (lambda: self.step >= iterations) if iterations is not None else (lambda: self.elapsed >= seconds)
+        total = iterations if iterations is not None else math.ceil(seconds)
+        bar = progress(total, "train", "it" if iterations is not None else "s", enabled=show_progress,
+                       initial=min(self.step if iterations is not None else int(self.elapsed), total))
+        last_save = last_preview = self.elapsed
+        dirty = False
+        self.generator.train()
+        self.discriminator.train()
+        try:
+            with bar:
+                while not done():
+                    started = time.perf_counter()
+                    losses = self.train_step()
+                    spent = time.perf_counter() - started
+                    self.elapsed += spent
+                    dirty = True
+                    bar.update(1 if iterations is not None else min(spent, max(0, total - bar.n)))
+                    if self.step % 5 == 0 or done():
+                        bar.set_postfix({k[:5]: f"{v:.3f}" for k, v in losses.items()}
+                                        | {"it/s": f"{self.step / max(self.elapsed, 1e-9):.1f}"}, refresh=False)
+                    if self.run_dir is not None and self.elapsed - last_preview >= preview_every:
+                        self.write_preview()
+                        last_preview = self.elapsed
+                    if self.run_dir is not None and self.elapsed - last_save >= checkpoint_every:
+                        self.save_state()
+                        last_save, dirty = self.elapsed, False
+                    if callback is not None:
+                        callback(self)
+        finally:
+            # Interrupted or finished: keep what was learned so the next run resumes here.
+            if self.run_dir is not None and dirty:
+                self.save_state()
+        if self.run_dir is not None:
+            self.write_preview()
+        return self.last_losses
+
+    # -- resume --------------------------------------------------------------------------------
+
+    def save_state(self) -> Path | None:
+        if self.run_dir is None:
+            return None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        state = {
+            "job": self.job, "step": self.step, "elapsed": self.elapsed,
+            "generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "rng": rng_state(self.rng),
+        }
+        path = save_training_state(self.run_dir, self.step, state)
+        write_json(self.run_dir / "config.json", json.loads(to_json(self.config)))
+        self._log({"event": "checkpoint", "step": self.step, "elapsed": round(self.elapsed, 2), **self.last_losses})
+        return path
+
+    def _resume(self) -> None:
+        path = latest_training_state(self.run_dir) if self.run_dir is not None else None
+        if path is None:
+            return
+        state = load_training_state(path)
+        if state.get("job") != self.job:
+            say(f"note: {self.run_dir} holds a training of other keyframes or settings; starting a new one there")
+            for old in self.run_dir.glob("training-state-*.pt"):
+                old.unlink()
+            return
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        restore_rng_state(self.rng, state["rng"])
+        self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
+        self.resumed_from = path
+        say(f"resuming from {path.name}: step {self.step}, {self.elapsed:.0f} s trained")
+
+    # -- outputs -------------------------------------------------------------------------------
+
+    def _log(self, record: dict) -> None:
+        if self.run_dir is not None:
+            with open(self.run_dir / "log.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def model_config(self) -> dict:
+        return {"kind": MODEL_KIND, "format": MODEL_FORMAT, "model": self.config.model_dict(),
+                "input": {"type": "rgb"}, "training": dataclasses.asdict(self.config) | {
+                    "steps": self.step, "seconds": round(self.elapsed, 2), "seed": self.seed,
+                    "keyframes": [k.index for k in self.keyframes]}}
+
+    def stylizer(self, device: str | None = None, precision: str = "auto") -> Stylizer:
+        """A standalone copy of the current generator for rendering (training can go on)."""
+        generator = Generator(self.config.in_channels, self.config.filters, self.config.resblocks)
+        generator.load_state_dict(self.generator.state_dict())
+        return Stylizer(generator, self.model_config(), device or self.device, precision)
+
+    @torch.inference_mode()
+    def preview(self, frames: dict[int, np.ndarray] | None = None) -> np.ndarray:
+        """A sheet: first row keyframe input | painted | current output, then input | output per frame."""
+        frames = self.preview_frames if frames is None else frames
+        key = self.keyframes[0]
+        rows = [[key.frame, key.style, self._render(key.frame)]]
+        rows += [[frame, self._render(frame)] for frame in frames.values()]
+        return contact_sheet(rows, [f"keyframe {key.index}: input | painted | output"]
+                             + [f"frame {i}: input | output" for i in frames])
+
+    def _render(self, frame: np.ndarray) -> np.ndarray:
+        frame = fit_side(frame, PREVIEW_SIDE)
+        x = network_input(frame)[None].to(self.device)
+        with evaluating(self.generator), self.autocast:
+            return to_image(run_tiled(self.generator, x, 1024)[0])
+
+    def write_preview(self) -> None:
+        if self.run_dir is None:
+            return
+        write_png(self.run_dir / "preview.png", self.preview())
+        self._log({"event": "preview", "step": self.step, "elapsed": round(self.elapsed, 2), **self.last_losses})
+
