@@ -6,6 +6,7 @@ normalisation its own weights were trained with (a classic bug of public re-impl
 
 import importlib.util
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -41,7 +42,9 @@ class InceptionFeatures(nn.Module):
 
     def __init__(self):
         super().__init__()
-        scripted = torch.jit.load(str(inception_weights_path()), map_location="cpu")
+        with warnings.catch_warnings():  # TorchScript is deprecated, but it is the format these weights ship in
+            warnings.simplefilter("ignore", DeprecationWarning)
+            scripted = torch.jit.load(str(inception_weights_path()), map_location="cpu")
         stages = scripted.net.layers
         self.stages = nn.ModuleList([getattr(stages, name) for name in self.layers])
         for p in self.parameters():

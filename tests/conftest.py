@@ -1,0 +1,48 @@
+"""Shared fixtures: tiny synthetic clips, tiny seeded models, and the real sample clips."""
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from reanimate.io.video import FrameWriter
+from reanimate.stylize.config import load_config
+
+torch.set_num_threads(2)
+
+
+def moving_frames(count: int = 6, height: int = 38, width: int = 50, seed: int = 0) -> list[np.ndarray]:
+    """A textured pattern translating right by 2 px per frame (sizes not multiples of 4 on purpose)."""
+    rng = np.random.default_rng(seed)
+    # Smooth texture: video codecs subsample colour, so pixel noise would not survive a round trip.
+    coarse = (rng.random((height // 4 + 1, (width + 2 * count) // 4 + 1, 3)) * 255).astype(np.uint8)
+    texture = cv2.resize(coarse, (width + 2 * count, height), interpolation=cv2.INTER_CUBIC)
+    return [np.ascontiguousarray(texture[:, 2 * i:2 * i + width]) for i in range(count)]
+
+
+@pytest.fixture
+def frames() -> list[np.ndarray]:
+    return moving_frames()
+
+
+@pytest.fixture
+def frame_folder(tmp_path, frames):
+    with FrameWriter(tmp_path / "clip", fps=25) as writer:
+        for i, frame in enumerate(frames):
+            writer.write(frame, f"f{i}.png")
+    return tmp_path / "clip"
+
+
+@pytest.fixture
+def clip_mp4(tmp_path, frames):
+    with FrameWriter(tmp_path / "clip.mp4", fps=25) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return tmp_path / "clip.mp4"
+
+
+@pytest.fixture
+def tiny_config():
+    """A few thousand parameters: fast enough for unit tests, same code paths as the paper network."""
+    return load_config("fast", filters=(4, 8, 8, 8, 8, 4), resblocks=1, patch_size=16, batch_size=4,
+                       perceptual_backbone="none")

@@ -1,0 +1,47 @@
+import torch
+
+from reanimate.nn.losses import VGG19Features, build_backbone, lsgan_loss, perceptual_loss
+
+
+def fake_vgg19_state(path):
+    """A torchvision-format VGG19 state dict with random weights (real weights need the internet)."""
+    torch.manual_seed(0)
+    shapes = {0: (64, 3), 2: (64, 64), 5: (128, 64), 7: (128, 128), 10: (256, 128)}
+    state = {}
+    for index, (out_ch, in_ch) in shapes.items():
+        state[f"features.{index}.weight"] = torch.randn(out_ch, in_ch, 3, 3) * 0.05
+        state[f"features.{index}.bias"] = torch.zeros(out_ch)
+    state["classifier.0.weight"] = torch.zeros(1)
+    torch.save(state, path)
+    return state
+
+
+def test_vgg19_loads_torchvision_weights_and_normalises_input(tmp_path):
+    state = fake_vgg19_state(tmp_path / "vgg19.pth")
+    vgg = VGG19Features(str(tmp_path / "vgg19.pth"))
+    assert torch.equal(vgg.features[0].weight, state["features.0.weight"])
+    x = torch.zeros(1, 3, 8, 8)  # mid-grey in [-1, 1] is 0.5 in [0, 1]
+    expected = (0.5 - torch.tensor([0.485, 0.456, 0.406])) / torch.tensor([0.229, 0.224, 0.225])
+    first = vgg(x)[0]
+    manual = torch.nn.functional.conv2d(expected.view(1, 3, 1, 1).expand(1, 3, 8, 8), vgg.features[0].weight,
+                                        vgg.features[0].bias, padding=1)
+    assert torch.allclose(first, manual, atol=1e-5)
+    assert [f.shape[1] for f in vgg(x)] == [64, 64, 128]
+
+
+def test_inception_backbone_is_offline_and_frozen():
+    backbone = build_backbone("inception")
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    features = backbone(x)
+    assert [f.shape[1] for f in features] == [32, 32, 64]
+    assert not any(p.requires_grad for p in backbone.parameters())
+    assert perceptual_loss(backbone, x, x) == 0
+    y = x.clone().requires_grad_(True)
+    perceptual_loss(backbone, y, x.flip(0)).backward()
+    assert y.grad.abs().sum() > 0  # gradients reach the generator's output
+
+
+def test_lsgan_targets():
+    ones, zeros = torch.ones(4), torch.zeros(4)
+    assert lsgan_loss(ones, real=True) == 0 and lsgan_loss(zeros, real=False) == 0
+    assert lsgan_loss(zeros, real=True) == 1 and build_backbone("none") is None
