@@ -91,3 +91,13 @@ def test_frame_list_parsing():
     for bad in ("5-2", "x", "0-10"):
         with pytest.raises(UserError):
             parse_frame_list(bad, 10)
+
+
+@pytest.mark.parametrize("extension", [".mkv", ".mov", ".webm", ".gif", ".avi"])
+def test_other_containers_round_trip(tmp_path, extension):
+    out = tmp_path / f"v{extension}"
+    with FrameWriter(out, fps=12.5) as writer:
+        for i in range(4):
+            writer.write(np.full((30, 40, 3), i * 60, np.uint8))
+    video = open_video(out)
+    assert (video.num_frames, video.size) == (4, (40, 30)) and abs(video.fps - 12.5) < 0.01
