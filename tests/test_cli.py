@@ -79,3 +79,25 @@ def test_render_refuses_bad_models_and_videos(tmp_path, clip_mp4):
     assert "does not exist" in reanimate("render", "--model", tmp_path / "nope", clip_mp4, "--out", tmp_path / "x").stderr
     result = reanimate("render", "--model", tmp_path, tmp_path / "bad.mp4", "--out", tmp_path / "x")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_keeps_the_training_and_the_same_command_resumes(tmp_path, clip_mp4, painted):
+    import signal
+    import time
+
+    args = ["stylize", clip_mp4, "--key", f"0={painted}", "--out", tmp_path / "o.mp4", "--iterations", "100000",
+            *TINY]
+    process = subprocess.Popen([sys.executable, "-c", "from reanimate.cli import run; run()", *map(str, args)],
+                               stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "o-run" / "log.jsonl"
+    deadline = time.monotonic() + 120
+    while not log.exists() and time.monotonic() < deadline:  # the first preview: training is under way
+        time.sleep(0.2)
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "resume" in stderr and "Traceback" not in stderr
+    assert list((tmp_path / "o-run").glob("training-state-*.pt")) and not (tmp_path / "o.mp4").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary leftovers
+    again = reanimate(*args[:-len(TINY) - 2], "--iterations", "1", *TINY)
+    assert again.returncode == 0 and "resuming from" in again.stderr and (tmp_path / "o.mp4").is_file()

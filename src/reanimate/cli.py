@@ -23,6 +23,13 @@ BATCH = click.option("--render-batch", type=click.IntRange(1), default=None,
 FRAMES = click.option("--frames", default=None, help="Frames to render, e.g. '0-99,120' (default: all).")
 
 
+def rendering_options(command):
+    """The options every command that writes restyled frames shares."""
+    for option in reversed((FRAMES, BATCH, PRECISION, DEVICE, OVERWRITE, QUIET)):
+        command = option(command)
+    return command
+
+
 def _index_pairs(values: tuple[str, ...], option: str) -> dict[int, str]:
     """Parse repeated INDEX=PATH options."""
     pairs: dict[int, str] = {}
@@ -73,12 +80,7 @@ def main():
 @click.option("--save-model", default=None, help="Also save the trained model folder here.")
 @click.option("--run", "run_dir", default=None, help="Training states and preview (default: OUT-run beside OUT).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@FRAMES
-@BATCH
-@PRECISION
-@DEVICE
-@OVERWRITE
-@QUIET
+@rendering_options
 def stylize(video, keys, masks, out, train_seconds, iterations, preset, patch_size, batch_size, lr, resblocks,
             perceptual, vgg19_weights, save_model, run_dir, seed, frames, render_batch, precision, device,
             overwrite, quiet):
@@ -108,12 +110,7 @@ def stylize(video, keys, masks, out, train_seconds, iterations, preset, patch_si
 @click.option("--out", required=True, help="Output video (.mp4, ...) or a folder of PNGs.")
 @click.option("--tile", type=click.IntRange(64), default=None,
               help="Render frames larger than this many pixels per side in tiles (bounded memory).")
-@FRAMES
-@BATCH
-@PRECISION
-@DEVICE
-@OVERWRITE
-@QUIET
+@rendering_options
 def render(model, video, out, tile, frames, render_batch, precision, device, overwrite, quiet):
     """Restyle VIDEO with a saved model; no keyframes needed.
 

@@ -1,6 +1,6 @@
 """The stylization model and training configuration, with its named presets."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +82,3 @@ def load_config(preset: str = "paper", **overrides: Any) -> StylizeConfig:
     data = {"preset": name, **data, **{k: v for k, v in overrides.items() if v is not None}}
     return from_dict(StylizeConfig, data, f"preset {preset}")
 
-
-def with_overrides(config: StylizeConfig, **overrides: Any) -> StylizeConfig:
-    try:
-        return replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    except (TypeError, ValueError) as exc:
-        raise UserError(str(exc)) from exc

@@ -148,7 +148,12 @@ class Trainer:
         total = iterations if iterations is not None else math.ceil(seconds)
         bar = progress(total, "train", "it" if iterations is not None else "s", enabled=show_progress,
                        initial=min(self.step if iterations is not None else int(self.elapsed), total))
-        last_save = last_preview = self.elapsed
+        if self.run_dir is not None and show_progress:
+            say(f"training on {self.device}; watch {self.run_dir / 'preview.png'} (refreshed every "
+                f"{preview_every:.0f} s of training)")
+        last_save = self.elapsed
+        # A first preview after 2 s (when the paper sees the main structures appear), then periodic ones.
+        next_preview = self.elapsed + min(2.0, preview_every)
         dirty = False
         self.generator.train()
         self.discriminator.train()
@@ -164,9 +169,9 @@ class Trainer:
                     if self.step % 5 == 0 or done():
                         bar.set_postfix({k[:5]: f"{v:.3f}" for k, v in losses.items()}
                                         | {"it/s": f"{self.step / max(self.elapsed, 1e-9):.1f}"}, refresh=False)
-                    if self.run_dir is not None and self.elapsed - last_preview >= preview_every:
+                    if self.run_dir is not None and self.elapsed >= next_preview:
                         self.write_preview()
-                        last_preview = self.elapsed
+                        next_preview = self.elapsed + preview_every
                     if self.run_dir is not None and self.elapsed - last_save >= checkpoint_every:
                         self.save_state()
                         last_save, dirty = self.elapsed, False
