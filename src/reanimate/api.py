@@ -10,6 +10,7 @@ Keyframe video stylization (Texler et al. 2020):
 """
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +22,13 @@ from reanimate.core.progress import say
 from reanimate.io.video import Video, check_output_free, open_video
 from reanimate.stylize.config import StylizeConfig, load_config
 from reanimate.stylize.data import load_keyframes
-from reanimate.stylize.pipeline import Stylizer
+from reanimate.stylize.guides import seed_keyframe
+from reanimate.stylize.inputs import InputBuilder
+from reanimate.stylize.pipeline import Stylizer, work_dir_for
 from reanimate.stylize.train import Trainer
 
 PathLike = str | os.PathLike
 DEFAULT_SECONDS = {"cpu": 180.0, "mps": 90.0, "cuda": 30.0}
-
-
-def default_run_dir(out: PathLike) -> Path:
-    """Where `stylize` keeps training states and previews for OUT: `OUT-stem-run` beside it."""
-    out = Path(out)
-    return out.with_name(f"{out.stem if out.suffix else out.name}-run")
 
 
 def _video(video: Video | PathLike) -> Video:
@@ -70,7 +67,14 @@ def train(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] |
     keyframes = load_keyframes(video, keys, masks)
     if iterations is None and seconds is None:
         seconds = DEFAULT_SECONDS[resolve_device(device).type]
-    trainer = Trainer(config, keyframes, run_dir, device, seed, _preview_frames(video, keys) if run_dir else None)
+    seeds = [seed_keyframe(k.index, k.mask, video.size, config.guide_radius, seed) for k in keyframes
+             ] if config.guide == "gauss" else []
+    inputs = None
+    if config.needs_flow:
+        work_dir = run_dir if run_dir is not None else tempfile.mkdtemp(prefix="reanimate-flow-")
+        inputs = InputBuilder(video, config.input_dict(), seeds, work_dir, seed, show_progress)
+    previews = _preview_frames(video, keys) if run_dir else None
+    trainer = Trainer(config, keyframes, run_dir, device, seed, previews, inputs, seeds)
     trainer.train(iterations=iterations, seconds=seconds, show_progress=show_progress)
     return trainer.stylizer()
 
@@ -100,12 +104,13 @@ def stylize(video: PathLike | Video, keys: dict[int, Any], out: PathLike, masks:
     check_output_free(out, overwrite)  # refuse before minutes of training, not after
     if save_model is not None:
         check_output_free(save_model, overwrite)
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(out)
+    run_dir = Path(run_dir) if run_dir is not None else work_dir_for(out)
     model = train(video, keys, masks, run_dir=run_dir, show_progress=show_progress, **train_options)
     model.save_pretrained(run_dir / "model", overwrite=True)
     if save_model is not None:
         model.save_pretrained(save_model, overwrite=overwrite)
-    written = model.render(video, out, frames, render_batch, overwrite=overwrite, show_progress=show_progress)
+    written = model.render(video, out, frames, render_batch, overwrite=overwrite, show_progress=show_progress,
+                           work_dir=run_dir)
     say(f"wrote {written}; preview and model in {run_dir}", show_progress)
     return written
 

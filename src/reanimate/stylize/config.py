@@ -9,6 +9,7 @@ from reanimate.core.errors import UserError
 
 PRESET_DIR = Path(__file__).parent / "presets"
 BACKBONES = ("inception", "vgg19", "none")
+GUIDES = ("none", "gauss")
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,6 @@ class StylizeConfig:
     preset: str = "paper"
     filters: tuple[int, ...] = (32, 64, 128, 128, 128, 64)
     resblocks: int = 7  # Nr
-    in_channels: int = 3
     patch_size: int = 32  # Wp
     batch_size: int = 40  # Nb
     lr: float = 4e-4  # alpha, for both G and D
@@ -34,6 +34,15 @@ class StylizeConfig:
     perceptual_backbone: str = "inception"
     vgg19_weights: str | None = None  # path or URL; None downloads torchvision's on first use
     mask_erosion: int = 0  # extra erosion in pixels, on top of the half patch that keeps patches inside
+    # Flicker suppression (Sec. 4.2): extra guide channels and temporally filtered input.
+    guide: str = "none"  # "none" or "gauss"
+    guide_sigma: float = 10.0  # blob size, frame pixels
+    guide_radius: float = 10.0  # Poisson-disk spacing of guide points, frame pixels
+    filter_input: bool = False
+    filter_radius: int = 15  # frames on each side
+    filter_sigma_t: float = 5.0  # frames
+    filter_sigma_c: float = 0.1  # fraction of the colour range
+    flow_side: int = 640  # optical flow works at this longer side
 
     def __post_init__(self):
         if len(self.filters) != 6 or any(int(f) < 1 for f in self.filters):
@@ -46,8 +55,30 @@ class StylizeConfig:
             raise ValueError(f"batch_size must be >= 2 (BatchNorm needs a batch), got {self.batch_size}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.guide not in GUIDES:
+            raise ValueError(f"guide must be one of {', '.join(GUIDES)}, got {self.guide!r}")
+        if self.guide_sigma <= 0 or self.guide_radius < 2:
+            raise ValueError(f"guide_sigma must be > 0 and guide_radius >= 2, got {self.guide_sigma}, {self.guide_radius}")
+        if self.filter_radius < 1 or self.filter_sigma_t <= 0 or self.filter_sigma_c <= 0:
+            raise ValueError("filter_radius must be >= 1 and filter_sigma_t, filter_sigma_c > 0")
+        if self.flow_side < 32:
+            raise ValueError(f"flow_side must be >= 32, got {self.flow_side}")
         if self.perceptual_backbone not in BACKBONES:
             raise ValueError(f"perceptual_backbone must be one of {', '.join(BACKBONES)}, got {self.perceptual_backbone!r}")
+
+    @property
+    def in_channels(self) -> int:
+        return 3 + (3 if self.guide == "gauss" else 0)
+
+    @property
+    def needs_flow(self) -> bool:
+        return self.guide != "none" or self.filter_input
+
+    def input_dict(self) -> dict[str, Any]:
+        """How a saved model builds its input from a video (guides are recomputed for new videos)."""
+        names = ("guide", "guide_sigma", "guide_radius", "filter_input", "filter_radius", "filter_sigma_t",
+                 "filter_sigma_c", "flow_side")
+        return {name: getattr(self, name) for name in names}
 
     def model_dict(self) -> dict[str, Any]:
         """The part a saved model needs to rebuild its generator."""

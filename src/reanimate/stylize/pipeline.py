@@ -18,19 +18,23 @@ from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
 from reanimate.io.video import FrameWriter, Video
 from reanimate.stylize.data import to_image, to_tensor
+from reanimate.stylize.guides import Seeds
+from reanimate.stylize.inputs import InputBuilder
 from reanimate.stylize.model import Generator
 
 MODEL_KIND = "reanimate.stylize"
 MODEL_FORMAT = 1
+SEED_PREFIX = "guide_seeds."  # guide points of each keyframe, stored beside the weights
 MULTIPLE = 4  # two stride-2 stages
 # Receptive-field margin kept around each tile: 7 px at full resolution plus the 1/4-resolution
 # residual core (2 convs per block) and decoder, so tiles join without seams.
 TILE_MARGIN = 64
 
 
-def network_input(frame: np.ndarray) -> torch.Tensor:
-    """What the generator sees for one frame: RGB in [-1, 1], (3, H, W)."""
-    return to_tensor(frame)
+def work_dir_for(out: str | os.PathLike) -> Path:
+    """Where a job writing OUT keeps its run files (states, previews, flow): `OUT-stem-run` beside it."""
+    out = Path(out)
+    return out.with_name(f"{out.stem if out.suffix else out.name}-run")
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> tuple[torch.Tensor, int, int]:
@@ -80,6 +84,7 @@ class Stylizer:
         device: "auto", "cpu", "cuda", "cuda:N" or "mps".
         precision: "auto" (half on CUDA, float elsewhere), "fp16" or "fp32".
         tile: frames with a side longer than this are rendered in tiles (bounded memory).
+        seeds: guide points per keyframe, for models trained with `guide="gauss"`.
 
     Example:
         >>> stylizer = Stylizer.from_pretrained("my-model")
@@ -87,7 +92,7 @@ class Stylizer:
     """
 
     def __init__(self, generator: Generator, config: dict, device: str | torch.device = "auto",
-                 precision: str = "auto", tile: int | None = None):
+                 precision: str = "auto", tile: int | None = None, seeds: list[Seeds] | None = None):
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         if precision not in ("auto", "fp16", "fp32"):
             raise UserError(f"--precision {precision!r} must be auto, fp16 or fp32")
@@ -95,6 +100,7 @@ class Stylizer:
         self.dtype = torch.float16 if half else torch.float32
         self.generator = generator.to(self.device, self.dtype).eval()
         self.config = config
+        self.seeds = seeds or []
         # On the GPU whole 4K frames fit; on CPU tiles keep memory near 1 GB for the paper network.
         self.tile = tile or (2048 if self.device.type == "cuda" else 1024)
 
@@ -110,16 +116,29 @@ class Stylizer:
             raise UserError(f"{path} was written by a newer reanimate (format {config['format']}): upgrade reanimate")
         model = config["model"]
         generator = Generator(model["in_channels"], tuple(model["filters"]), model["resblocks"])
+        seeds = [Seeds.from_array(int(k.removeprefix(SEED_PREFIX)), state.pop(k).numpy())
+                 for k in [k for k in state if k.startswith(SEED_PREFIX)]]
         try:
             generator.load_state_dict(state)
         except RuntimeError as exc:
             raise UserError(f"{path}: the weights do not match its config.json ({exc})") from exc
-        return cls(generator, config, device, precision, tile)
+        return cls(generator, config, device, precision, tile, seeds)
 
     def save_pretrained(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         # Always stored in float32, whatever precision this copy runs in.
         state = {k: v.float() if v.is_floating_point() else v for k, v in self.generator.state_dict().items()}
+        state |= {f"{SEED_PREFIX}{s.index}": torch.from_numpy(s.as_array()) for s in self.seeds}
         return save_model_folder(path, self.config, state, overwrite=overwrite)
+
+    @property
+    def input_settings(self) -> dict:
+        return self.config.get("input", {})
+
+    def inputs(self, video: Video, work_dir: str | os.PathLike | None = None,
+               show_progress: bool = True) -> InputBuilder:
+        """The input builder of this model for `video` (guides are recomputed from the saved seeds)."""
+        return InputBuilder(video, self.input_settings, self.seeds, work_dir,
+                            self.config.get("training", {}).get("seed", 0), show_progress)
 
     @torch.inference_mode()
     def stylize_tensor(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,8 +147,11 @@ class Stylizer:
         return run_tiled(self.generator, x, self.tile).float().cpu()
 
     def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        """Restyle RGB uint8 frames of one size; returns RGB uint8 frames."""
-        batch = torch.stack([network_input(f) for f in frames])  # (B, C, H, W)
+        """Restyle RGB uint8 frames of one size (single images: models without guides or filtering)."""
+        if self.input_settings.get("guide", "none") != "none" or self.input_settings.get("filter_input"):
+            raise UserError("this model uses guides or filtered input, which follow the video's motion: "
+                            "render a whole video (Stylizer.render / reanimate render) instead of single frames")
+        batch = torch.stack([to_tensor(f) for f in frames])  # (B, 3, H, W)
         return [to_image(y) for y in self.stylize_tensor(batch)]
 
     def default_batch_size(self, height: int, width: int) -> int:
@@ -137,21 +159,34 @@ class Stylizer:
             return 1  # batching buys nothing on CPU and costs memory
         return max(1, min(16, (1920 * 1080 * 4) // (height * width)))
 
-    def stream(self, video: Video, indices: Iterable[int] | None = None,
-               batch_size: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield (index, stylized frame) for the requested frames of `video`, in index order."""
+    def stream(self, video: Video, indices: Iterable[int] | None = None, batch_size: int | None = None,
+               work_dir: str | os.PathLike | None = None,
+               show_progress: bool = True) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield (index, stylized frame) for the requested frames of `video`, in index order.
+
+        Guides and optical flow (if the model uses them) are prepared before this returns.
+        """
         batch_size = batch_size or self.default_batch_size(video.height, video.width)
-        pending: list[tuple[int, np.ndarray]] = []
-        for index, frame in video.frames(indices):
-            pending.append((index, frame))
+        return self._batches(self.inputs(video, work_dir, show_progress)(indices), batch_size)
+
+    def _batches(self, inputs, batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
+        pending: list[tuple[int, torch.Tensor]] = []
+
+        def flush():
+            outputs = self.stylize_tensor(torch.stack([x for _, x in pending]))  # (B, 3, H, W)
+            return [(i, to_image(y)) for (i, _), y in zip(pending, outputs)]
+
+        for index, _, x in inputs:
+            pending.append((index, x))
             if len(pending) == batch_size:
-                yield from zip([i for i, _ in pending], self([f for _, f in pending]))
+                yield from flush()
                 pending = []
         if pending:
-            yield from zip([i for i, _ in pending], self([f for _, f in pending]))
+            yield from flush()
 
     def render(self, video: Video, out: str | os.PathLike, indices: Iterable[int] | None = None,
-               batch_size: int | None = None, overwrite: bool = False, show_progress: bool = True) -> Path:
+               batch_size: int | None = None, overwrite: bool = False, show_progress: bool = True,
+               work_dir: str | os.PathLike | None = None) -> Path:
         """Restyle frames of `video` into OUT (a video file by extension, else a folder of PNGs).
 
         Args:
@@ -160,14 +195,18 @@ class Stylizer:
             indices: frame indices (default: all).
             batch_size: frames per forward pass (default: 1 on CPU, more on GPU).
             overwrite: replace an existing OUT.
+            work_dir: optical-flow cache for guided / filtered models (default: `OUT-stem-run`).
 
         Returns:
             The path written; it appears only when every frame is done.
         """
         wanted = list(range(len(video))) if indices is None else sorted(set(indices))
+        work_dir = work_dir if work_dir is not None else work_dir_for(out)
+        writer = FrameWriter(out, video.fps, overwrite=overwrite)
+        stream = self.stream(video, wanted, batch_size, work_dir, show_progress)
         bar = progress(len(wanted), "render", "frame", enabled=show_progress)
-        with bar, FrameWriter(out, video.fps, overwrite=overwrite) as writer:
-            for index, styled in self.stream(video, wanted, batch_size):
+        with bar, writer:
+            for index, styled in stream:
                 writer.write(styled, video.frame_name(index))
                 bar.update(1)
         return Path(out)

@@ -28,7 +28,10 @@ from reanimate.nn.losses import build_backbone, lsgan_loss, perceptual_loss
 from reanimate.stylize.config import StylizeConfig
 from reanimate.stylize.data import Keyframe, PatchSampler, to_image
 from reanimate.stylize.model import Discriminator, Generator
-from reanimate.stylize.pipeline import MODEL_FORMAT, MODEL_KIND, Stylizer, evaluating, network_input, run_tiled
+from reanimate.stylize.data import to_tensor
+from reanimate.stylize.guides import Seeds
+from reanimate.stylize.inputs import InputBuilder
+from reanimate.stylize.pipeline import MODEL_FORMAT, MODEL_KIND, Stylizer, evaluating, run_tiled
 
 PREVIEW_SIDE = 320  # preview frames are scaled so their longer side is at most this
 
@@ -54,6 +57,8 @@ class Trainer:
         device: "auto", "cpu", "cuda", "cuda:N" or "mps".
         seed: seeds weights and patch sampling; the same seed gives the same run.
         preview_frames: held-out frames {index: RGB uint8} drawn into the preview image.
+        inputs: builds network inputs with guides / filtering from the video (None: plain RGB frames).
+        seeds: the guide points of each keyframe, saved with the model.
 
     Example:
         >>> trainer = Trainer(load_config("fast"), [Keyframe(0, frame, painted)], "run")
@@ -62,13 +67,25 @@ class Trainer:
     """
 
     def __init__(self, config: StylizeConfig, keyframes: list[Keyframe], run_dir: str | Path | None = None,
-                 device: str = "auto", seed: int = 0, preview_frames: dict[int, np.ndarray] | None = None):
+                 device: str = "auto", seed: int = 0, preview_frames: dict[int, np.ndarray] | None = None,
+                 inputs: InputBuilder | None = None, seeds: list[Seeds] | None = None):
         if not keyframes:
             raise UserError("at least one keyframe is needed: pass --key INDEX=PAINTED.png")
         self.config, self.keyframes, self.seed = config, keyframes, seed
         self.device = resolve_device(device)
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.preview_frames = dict(sorted((preview_frames or {}).items()))
+        self.seeds = seeds or []
+        if config.needs_flow and (inputs is None or inputs.plain):
+            raise ValueError("guides or filtered input need an InputBuilder made with these settings")
+        keys = [k.index for k in keyframes]
+        if inputs is not None:
+            key_inputs = inputs.many(keys)
+            self.preview_inputs = inputs.many(self.preview_frames) if self.preview_frames else {}
+        else:
+            key_inputs = {k.index: to_tensor(k.frame) for k in keyframes}
+            self.preview_inputs = {i: to_tensor(f) for i, f in self.preview_frames.items()}
+        self.key_inputs = key_inputs
         self.rng = seed_everything(seed)
         self.generator = Generator(config.in_channels, config.filters, config.resblocks).to(self.device)
         self.discriminator = Discriminator().to(self.device)
@@ -80,7 +97,7 @@ class Trainer:
             backbone = build_backbone(config.perceptual_backbone, config.vgg19_weights)
             self.backbone = backbone.to(self.device) if backbone is not None else None
         self.sampler = PatchSampler(
-            [network_input(k.frame) for k in keyframes], [network_input(k.style) for k in keyframes],
+            [key_inputs[k.index] for k in keyframes], [to_tensor(k.style) for k in keyframes],
             [k.mask for k in keyframes], config.patch_size, config.mask_erosion,
             [f"keyframe {k.index}" for k in keyframes])
         # bfloat16 autocast on CUDA: faster, and needs no loss scaling.
@@ -229,7 +246,7 @@ class Trainer:
 
     def model_config(self) -> dict:
         return {"kind": MODEL_KIND, "format": MODEL_FORMAT, "model": self.config.model_dict(),
-                "input": {"type": "rgb"}, "training": dataclasses.asdict(self.config) | {
+                "input": self.config.input_dict(), "training": dataclasses.asdict(self.config) | {
                     "steps": self.step, "seconds": round(self.elapsed, 2), "seed": self.seed,
                     "keyframes": [k.index for k in self.keyframes]}}
 
@@ -237,21 +254,25 @@ class Trainer:
         """A standalone copy of the current generator for rendering (training can go on)."""
         generator = Generator(self.config.in_channels, self.config.filters, self.config.resblocks)
         generator.load_state_dict(self.generator.state_dict())
-        return Stylizer(generator, self.model_config(), device or self.device, precision)
+        return Stylizer(generator, self.model_config(), device or self.device, precision, seeds=self.seeds)
 
     @torch.inference_mode()
-    def preview(self, frames: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    def preview(self) -> np.ndarray:
         """A sheet: first row keyframe input | painted | current output, then input | output per frame."""
-        frames = self.preview_frames if frames is None else frames
+        frames = self.preview_frames
         key = self.keyframes[0]
-        rows = [[key.frame, key.style, self._render(key.frame)]]
-        rows += [[frame, self._render(frame)] for frame in frames.values()]
+        small = fit_side(key.frame, PREVIEW_SIDE)
+        rows = [[small, fit_side(key.style, PREVIEW_SIDE), self._render(self.key_inputs[key.index])]]
+        rows += [[fit_side(frame, PREVIEW_SIDE), self._render(self.preview_inputs[i])] for i, frame in frames.items()]
         return contact_sheet(rows, [f"keyframe {key.index}: input | painted | output"]
                              + [f"frame {i}: input | output" for i in frames])
 
-    def _render(self, frame: np.ndarray) -> np.ndarray:
-        frame = fit_side(frame, PREVIEW_SIDE)
-        x = network_input(frame)[None].to(self.device)
+    def _render(self, x: torch.Tensor) -> np.ndarray:
+        height, width = x.shape[1:]
+        scale = PREVIEW_SIDE / max(height, width)
+        x = x[None].to(self.device)  # (1, C, H, W)
+        if scale < 1:
+            x = F.interpolate(x, size=(round(height * scale), round(width * scale)), mode="area")
         with evaluating(self.generator), self.autocast:
             return to_image(run_tiled(self.generator, x, 1024)[0])
 
