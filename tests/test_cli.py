@@ -101,3 +101,20 @@ def test_ctrl_c_keeps_the_training_and_the_same_command_resumes(tmp_path, clip_m
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary leftovers
     again = reanimate(*args[:-len(TINY) - 2], "--iterations", "1", *TINY)
     assert again.returncode == 0 and "resuming from" in again.stderr and (tmp_path / "o.mp4").is_file()
+
+
+def test_guided_model_renders_a_new_video_and_metrics_report(tmp_path, clip_mp4, frame_folder, painted):
+    model = tmp_path / "guided"
+    result = reanimate("stylize", clip_mp4, "--key", f"0={painted}", "--out", tmp_path / "g", "--iterations", "2",
+                       "--guide", "gauss", "--guide-sigma", "6", "--filter-input", "--filter-radius", "2",
+                       "--save-model", model, *TINY)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "g-run" / "flow" / "flow.json").is_file()
+    other = reanimate("render", "--model", model, frame_folder, "--out", tmp_path / "other", "--device", "cpu", "-q")
+    assert other.returncode == 0, other.stderr
+    assert len(list((tmp_path / "other").iterdir())) == 6
+    report = reanimate("metrics", tmp_path / "g", "--video", clip_mp4, "--truth", tmp_path / "g", "--json", "-q")
+    assert report.returncode == 0, report.stderr
+    import json
+    data = json.loads(report.stdout)
+    assert data["frames"] == 6 and data["ssim"] == pytest.approx(1.0) and data["temporal_error"] >= 0
