@@ -10,6 +10,7 @@ Keyframe video stylization (Texler et al. 2020):
 """
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -79,8 +80,12 @@ def train(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] |
         seconds = DEFAULT_SECONDS[resolve_device(device).type]
     inputs, seeds = _inputs(video, keyframes, config, run_dir, seed, show_progress)
     previews = _preview_frames(video, keys) if run_dir else None
-    trainer = Trainer(config, keyframes, run_dir, device, seed, previews, inputs, seeds)
-    trainer.train(iterations=iterations, seconds=seconds, show_progress=show_progress)
+    try:
+        trainer = Trainer(config, keyframes, run_dir, device, seed, previews, inputs, seeds)
+        trainer.train(iterations=iterations, seconds=seconds, show_progress=show_progress)
+    finally:
+        if run_dir is None and inputs.flow is not None:  # a throwaway flow cache: do not leave it behind
+            shutil.rmtree(inputs.flow.folder.parent, ignore_errors=True)
     return trainer.stylizer()
 
 

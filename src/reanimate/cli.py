@@ -245,7 +245,8 @@ def run() -> None:
             click.echo(f"error: the disk is full ({exc.filename or exc}): free some space and run the same "
                        "command again to resume", err=True)
             sys.exit(28)
-        raise
+        click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        sys.exit(1)
     except FloatingPointError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(3)

@@ -30,12 +30,13 @@ def test_any_frame_size_is_padded_and_cropped(size):
     assert y.shape == (1, 3, *size)
 
 
-def test_tiles_join_without_seams():
+@pytest.mark.parametrize("resblocks, tile", [(2, 64), (7, 66)])  # the paper's depth; a tile not a multiple of 4
+def test_tiles_join_without_seams(resblocks, tile):
     torch.manual_seed(0)
-    generator = Generator(3, (4, 8, 8, 8, 8, 4), 2).eval()
+    generator = Generator(3, (4, 8, 8, 8, 8, 4), resblocks).eval()
     x = torch.rand(1, 3, 150, 203) * 2 - 1
     with torch.no_grad():
-        whole, tiled = run_padded(generator, x), run_tiled(generator, x, tile=64)
+        whole, tiled = run_padded(generator, x), run_tiled(generator, x, tile=tile)
     assert (whole - tiled).abs().max() < 1e-4
 
 

@@ -5,6 +5,7 @@ or a full disk never leaves a half-written checkpoint, model or video behind.
 """
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -14,13 +15,25 @@ from pathlib import Path
 from typing import Iterator
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 
 from reanimate.core.errors import UserError
 
 MODEL_CONFIG = "config.json"
 MODEL_WEIGHTS = "model.safetensors"
 _STATE_PATTERN = re.compile(r"^training-state-(\d{7})\.pt$")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def publish_mode(path: Path) -> None:
+    """Give a finished temporary file or folder the mode a normal one would have (mkstemp makes 0600)."""
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
 
 
 @contextlib.contextmanager
@@ -34,6 +47,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        publish_mode(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -49,8 +63,9 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         yield tmp
+        publish_mode(tmp)
         if path.exists():
-            # Move the old one aside first so there is never a moment with neither in place.
+            # Move the old one aside first: if the swap fails, the old one can still be found beside it.
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
             os.replace(path, old / path.name)
             os.replace(tmp, path)
@@ -72,7 +87,8 @@ def save_model_folder(folder: str | os.PathLike, config: dict, state_dict: dict,
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
     with atomic_dir(folder, overwrite=overwrite) as tmp:
         (tmp / MODEL_CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        save_file(tensors, str(tmp / MODEL_WEIGHTS))
+        # Serialised in memory and written by Python, so a full disk is a plain OSError (ENOSPC).
+        (tmp / MODEL_WEIGHTS).write_bytes(safetensors_bytes(tensors))
     return Path(folder)
 
 
@@ -112,8 +128,10 @@ def latest_training_state(run_dir: str | os.PathLike) -> Path | None:
 def save_training_state(run_dir: str | os.PathLike, step: int, state: dict, keep: int = 2) -> Path:
     """Save resumable state atomically, then prune all but the newest `keep` states."""
     path = training_state_path(run_dir, step)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)  # torch's own file writer reports a full disk as a RuntimeError
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        tmp.write_bytes(buffer.getvalue())
     states = sorted(p for p in Path(run_dir).iterdir() if _STATE_PATTERN.match(p.name))
     for old in states[:-keep]:
         old.unlink(missing_ok=True)

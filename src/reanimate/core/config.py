@@ -34,8 +34,10 @@ def load_yaml(path, what: str = "preset") -> dict[str, Any]:
             data = yaml.safe_load(f) or {}
     except FileNotFoundError as exc:
         raise UserError(f"{what} {path} does not exist") from exc
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise UserError(f"{what} {path} is not valid YAML: {exc}") from exc
+    except IsADirectoryError as exc:
+        raise UserError(f"{what} {path} is a folder, not a YAML file") from exc
     if not isinstance(data, dict):
         raise UserError(f"{what} {path} must be a mapping of setting: value")
     return data

@@ -19,6 +19,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise UserError(f"--device {name}: no CUDA GPU is visible to PyTorch here; use --device cpu or auto")
+        _, _, index = name.partition(":")
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            raise UserError(f"--device {name}: this machine has CUDA devices 0..{torch.cuda.device_count() - 1}")
         return torch.device(name)
     if name == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):

@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 import av
 import numpy as np
 
+from reanimate.core.checkpoint import publish_mode
 from reanimate.core.errors import UserError
 from reanimate.io.image import IMAGE_EXTENSIONS, encode_png, read_image
 
@@ -28,7 +29,8 @@ DEFAULT_FOLDER_FPS = 25.0
 
 def _natural_key(name: str) -> list:
     # frame_2.png before frame_10.png, as people number their frames
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+    key = [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+    return [key, name]  # "1.png" and "01.png" tie on numbers: the raw name decides
 
 
 @dataclass
@@ -92,8 +94,8 @@ class Video:
             )
 
 
-def _decode(path: Path) -> Iterator[np.ndarray]:
-    """Decode every frame of a video file as RGB uint8; a damaged tail ends the stream early."""
+def _decode(path: Path, convert: bool = True) -> Iterator:
+    """Decode every frame of a video file as RGB uint8 (or PyAV frames); a damaged tail ends the stream early."""
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as exc:
@@ -105,16 +107,16 @@ def _decode(path: Path) -> Iterator[np.ndarray]:
         stream.thread_type = "AUTO"
         try:
             for frame in container.decode(stream):
-                yield frame.to_ndarray(format="rgb24")
+                yield frame.to_ndarray(format="rgb24") if convert else frame
         except av.error.FFmpegError:
             return  # truncated or damaged tail: keep the frames decoded so far
 
 
 def _probe_file(path: Path) -> Video:
     count, shape = 0, None
-    for frame in _decode(path):
+    for frame in _decode(path, convert=False):
         count += 1
-        shape = shape or frame.shape
+        shape = shape or (frame.height, frame.width)
     if count == 0:
         raise UserError(f"{path} has no decodable frames: the file is empty or corrupt")
     with av.open(str(path)) as container:
@@ -204,21 +206,23 @@ class FrameWriter:
         self.fps = fps
         self.crf = crf
         self.count = 0
+        self.is_video = is_video_path(self.out)
         self._container = None
         self._stream = None
-        if is_video_path(self.out):
+        self._tmp: Path | None = None  # made at the first frame, so work before it leaves nothing behind
+
+    def _start(self) -> None:
+        if self.is_video:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.out.stem}.tmp-", suffix=self.out.suffix, dir=self.out.parent)
             os.close(fd)
             self._tmp = Path(tmp)
         else:
             self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.parent))
 
-    @property
-    def is_video(self) -> bool:
-        return self._tmp.is_file()
-
     def write(self, frame: np.ndarray, name: str | None = None) -> None:
         """Append an RGB uint8 frame; `name` is its PNG file name in folder mode."""
+        if self._tmp is None:
+            self._start()
         if self.is_video:
             self._write_video_frame(frame)
         else:
@@ -245,17 +249,23 @@ class FrameWriter:
 
     def close(self) -> Path:
         """Finish the file or folder and move it into place at OUT."""
+        if self._tmp is None:
+            raise UserError(f"no frames were written to {self.out}")
         if self.is_video:
-            if self._stream is None:
-                raise UserError(f"no frames were written to {self.out}")
             for packet in self._stream.encode():
                 self._container.mux(packet)
             self._container.close()
+            self._container = None
+        publish_mode(self._tmp)
+        if self.out.is_dir() and not self.is_video:
+            # Swap folders: move the old one aside, put the new one in place, then delete the old one.
+            old = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.old-", dir=self.out.parent))
+            os.replace(self.out, old / self.out.name)
             os.replace(self._tmp, self.out)
+            shutil.rmtree(old, ignore_errors=True)
         else:
-            if self.out.exists():
-                shutil.rmtree(self.out) if self.out.is_dir() else self.out.unlink()
             os.replace(self._tmp, self.out)
+        self._tmp = None
         return self.out
 
     def abort(self) -> None:
@@ -264,16 +274,21 @@ class FrameWriter:
                 self._container.close()
             except av.error.FFmpegError:
                 pass
-        if self._tmp.is_dir():
-            shutil.rmtree(self._tmp, ignore_errors=True)
-        else:
-            self._tmp.unlink(missing_ok=True)
+        if self._tmp is not None:
+            if self._tmp.is_dir():
+                shutil.rmtree(self._tmp, ignore_errors=True)
+            else:
+                self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> "FrameWriter":
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
+        if exc_type is not None:
             self.abort()
+            return
+        try:
+            self.close()
+        except BaseException:
+            self.abort()  # e.g. a full disk while finishing: leave nothing half-written
+            raise

@@ -13,19 +13,14 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.io.video import Video
-from reanimate.stylize.flow import FlowField, resize_flow, sample, warp_by
+from reanimate.stylize.flow import FlowField, consistent, pixel_grid, resize_flow, warp_by
 
 
 def occlusion_free(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
-    """(h, w) bool: pixels of frame t whose forward flow the backward flow undoes (Sundaram et al. 2010)."""
+    """(h, w) bool: pixels of frame t that stay visible in frame t+1 (forward-backward flow check)."""
     h, w = forward.shape[:2]
-    grid = np.dstack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))).reshape(-1, 2)
-    f = forward.reshape(-1, 2)
-    b = sample(backward, grid + f)
-    ok = np.sum((f + b) ** 2, axis=1) < 0.01 * (np.sum(f ** 2, axis=1) + np.sum(b ** 2, axis=1)) + 0.5
-    target = grid + f
-    inside = (target[:, 0] >= 0) & (target[:, 0] <= w - 1) & (target[:, 1] >= 0) & (target[:, 1] <= h - 1)
-    return (ok & inside).reshape(h, w)
+    _, keep = consistent(forward, backward, pixel_grid(h, w).reshape(-1, 2))
+    return keep.reshape(h, w)
 
 
 def warping_errors(outputs: Video, flow: FlowField) -> Iterator[tuple[int, float]]:

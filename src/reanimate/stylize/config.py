@@ -49,8 +49,11 @@ class StylizeConfig:
             raise ValueError(f"filters must be 6 positive channel counts, got {list(self.filters)}")
         if self.resblocks < 0:
             raise ValueError(f"resblocks must be >= 0, got {self.resblocks}")
-        if self.patch_size < 8 or self.patch_size % 4:
-            raise ValueError(f"patch_size must be a multiple of 4 and >= 8, got {self.patch_size}")
+        if self.filters[3] != self.filters[2]:
+            raise ValueError(f"filters[3] must equal filters[2] (residual blocks keep the width), got {list(self.filters)}")
+        if self.patch_size < 16 or self.patch_size % 4:
+            # The discriminator's third 4x4 stage needs a map of at least 2x2: patches of 16 px or more.
+            raise ValueError(f"patch_size must be a multiple of 4 and >= 16, got {self.patch_size}")
         if self.batch_size < 2:
             raise ValueError(f"batch_size must be >= 2 (BatchNorm needs a batch), got {self.batch_size}")
         if not self.lr > 0:

@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 
 from reanimate.core.checkpoint import atomic_path, write_json
-from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
 from reanimate.io.video import Video
 
@@ -134,11 +133,14 @@ def consistent(forward: np.ndarray, backward: np.ndarray, points: np.ndarray) ->
     return moved, inside & ok
 
 
+def pixel_grid(height: int, width: int) -> np.ndarray:
+    """(h, w, 2) float32 (x, y) coordinates of every pixel."""
+    return np.dstack(np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)))
+
+
 def warp_by(image: np.ndarray, flow: np.ndarray, border=cv2.BORDER_CONSTANT) -> np.ndarray:
     """Backward warp: out(x) = image(x + flow(x)); flow at the image's resolution, (h, w, 2)."""
-    h, w = flow.shape[:2]
-    grid = np.dstack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
-    return cv2.remap(image, grid + flow, None, cv2.INTER_LINEAR, borderMode=border)
+    return cv2.remap(image, pixel_grid(*flow.shape[:2]) + flow, None, cv2.INTER_LINEAR, borderMode=border)
 
 
 def resize_flow(flow: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -151,8 +153,3 @@ def resize_flow(flow: np.ndarray, width: int, height: int) -> np.ndarray:
     out[..., 1] *= height / h
     return out
 
-
-def check_flow_side(max_side: int) -> int:
-    if max_side < 32:
-        raise UserError(f"--flow-side {max_side} is too small: use at least 32 px")
-    return max_side

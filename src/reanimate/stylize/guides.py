@@ -2,9 +2,10 @@
 
 Poisson-disk points inside a keyframe's mask, each with a fixed random colour, are carried
 through the video by optical flow in both directions from the keyframe. Every frame's guide is
-the blobs exp(-d^2 / sigma^2) of its points on black; concatenated to the network input, it ties
+the mixture of blobs exp(-d^2 / sigma^2) of its points on black; concatenated to the network input, it ties
 the output to positions that move with the content, which suppresses texture flicker. Points
-that leave the frame or fall into occlusions are dropped, and gaps are reseeded. Each frame takes
+that leave the frame or fall into occlusions are dropped, and gaps are reseeded with points
+that fade in over a few frames, so the guide itself does not flicker. Each frame takes
 the points of its nearest keyframe, so several keyframes each guide their part of the video.
 """
 
@@ -69,6 +70,9 @@ def seed_keyframe(index: int, mask: np.ndarray | None, size: tuple[int, int], ra
     return Seeds(index, points / [width - 1 or 1, height - 1 or 1], colours)
 
 
+FADE_FRAMES = 5  # reseeded points fade in over this many frames instead of popping up
+
+
 class GaussGuide:
     """Guide images for every frame of a video, from keyframe seeds carried by its optical flow.
 
@@ -93,25 +97,28 @@ class GaussGuide:
         by_index = {s.index: s for s in seeds}
         # Each frame follows its nearest keyframe (the earlier one on ties).
         owner = [min(keys, key=lambda k: (abs(k - t), k)) for t in range(count)]
-        self.tracks: list[tuple[np.ndarray, np.ndarray] | None] = [None] * count
+        # Per frame: positions (N, 2) at flow resolution, colours (N, 3), ages (N,) in frames.
+        self.tracks: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * count
         work = (flow.width, flow.height)
         with progress(count, "gauss guide", "frame", enabled=show_progress) as bar:
             for key in keys:
                 s = by_index[key]
                 points = s.points * [work[0] - 1, work[1] - 1]
                 region = np.ones((work[1], work[0]), np.uint8)
-                self.tracks[key] = (points, s.colours)
+                ages = np.full(len(points), FADE_FRAMES)
+                self.tracks[key] = (points, s.colours, ages)
                 bar.update(1)
                 for step in (1, -1):
-                    pts, cols, reg, t = points, s.colours, region, key
+                    track, reg, t = self.tracks[key], region, key
                     while 0 <= t + step < count and owner[t + step] == key:
-                        pts, cols, reg = self._advance(flow, t, step, pts, cols, reg)
+                        track, reg = self._advance(flow, t, step, track, reg)
                         t += step
-                        self.tracks[t] = (pts, cols)
+                        self.tracks[t] = track
                         bar.update(1)
 
-    def _advance(self, flow: FlowField, t: int, step: int, points, colours, region):
+    def _advance(self, flow: FlowField, t: int, step: int, track, region):
         """Carry points from frame t to t+step, drop lost ones, reseed the gaps."""
+        points, colours, ages = track
         if step == 1:
             fwd, bwd = flow.forward(t), flow.backward(t)
             moved, keep = consistent(fwd, bwd, points)
@@ -120,7 +127,7 @@ class GaussGuide:
             fwd, bwd = flow.forward(t - 1), flow.backward(t - 1)
             moved, keep = consistent(bwd, fwd, points)
             region = warp_by(region, fwd)
-        moved, colours = moved[keep], colours[keep]
+        moved, colours, ages = moved[keep], colours[keep], ages[keep] + 1
         taken = np.zeros(region.shape, np.uint8)
         r = max(1, int(round(self.radius)))
         for x, y in moved.astype(int):
@@ -130,28 +137,42 @@ class GaussGuide:
         if len(fresh):
             moved = np.concatenate([moved, fresh])
             colours = np.concatenate([colours, rng.random((len(fresh), 3))])
-        return moved, colours, region
+            ages = np.concatenate([ages, np.zeros(len(fresh), int)])
+        return (moved, colours, ages), region
 
     def image(self, t: int) -> np.ndarray:
         """The guide of frame t: (H, W, 3) float32 in [0, 1]."""
-        points, colours = self.tracks[t]
-        return render_blobs(points / self.scale, colours, self.frame_size, self.sigma)
+        points, colours, ages = self.tracks[t]
+        weights = np.minimum(1.0, (ages + 1) / FADE_FRAMES)
+        return render_blobs(points / self.scale, colours, self.frame_size, self.sigma, weights)
 
 
-def render_blobs(points: np.ndarray, colours: np.ndarray, size: tuple[int, int], sigma: float) -> np.ndarray:
-    """Each pixel takes the colour of its nearest point times exp(-d^2 / sigma^2): (H, W, 3) float32."""
+def render_blobs(points: np.ndarray, colours: np.ndarray, size: tuple[int, int], sigma: float,
+                 weights: np.ndarray | None = None) -> np.ndarray:
+    """The Gaussian mixture of the points: (H, W, 3) float32 in [0, 1].
+
+    Each point i adds a blob g_i(x) = w_i exp(-|x - p_i|^2 / sigma^2). A pixel's colour is the
+    blob-weighted mean of the point colours and its brightness min(1, sum_i g_i), so areas without
+    points stay black and a point fading in or out (w_i between 0 and 1) changes the image smoothly.
+    Points are splatted bilinearly (sub-pixel positions kept) and blurred once: cost scales with
+    the image, not with the number of points.
+    """
     width, height = size
-    out = np.zeros((height, width, 3), np.float32)
-    if len(points) == 0:
-        return out
-    xs = np.clip(np.round(points[:, 0]).astype(int), 0, width - 1)
-    ys = np.clip(np.round(points[:, 1]).astype(int), 0, height - 1)
-    canvas = np.ones((height, width), np.uint8)
-    canvas[ys, xs] = 0
-    # One pass gives every pixel its distance to, and the label of, the nearest point.
-    distance, labels = cv2.distanceTransformWithLabels(canvas, cv2.DIST_L2, cv2.DIST_MASK_PRECISE,
-                                                       labelType=cv2.DIST_LABEL_PIXEL)
-    colour_of_label = np.zeros((labels.max() + 1, 3), np.float32)
-    colour_of_label[labels[ys, xs]] = colours
-    weight = np.exp(-(distance ** 2) / sigma ** 2)[..., None]
-    return colour_of_label[labels] * weight
+    weights = np.ones(len(points)) if weights is None else np.asarray(weights, np.float64)
+    layers = np.zeros((height, width, 4), np.float32)  # colour * weight (3) and weight (1)
+    if len(points):
+        x = np.clip(points[:, 0], 0, width - 1)
+        y = np.clip(points[:, 1], 0, height - 1)
+        x0, y0 = np.minimum(np.floor(x).astype(int), width - 2), np.minimum(np.floor(y).astype(int), height - 2)
+        x0, y0 = np.maximum(x0, 0), np.maximum(y0, 0)
+        fx, fy = x - x0, y - y0
+        values = np.concatenate([colours * weights[:, None], weights[:, None]], axis=1)  # (N, 4)
+        for dy, dx, share in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx), (1, 0, fy * (1 - fx)), (1, 1, fy * fx)):
+            np.add.at(layers, (np.minimum(y0 + dy, height - 1), np.minimum(x0 + dx, width - 1)), values * share[:, None])
+    # exp(-d^2 / sigma^2) is a Gaussian of standard deviation sigma / sqrt(2), with peak 1 after
+    # scaling the unit-sum kernel by pi * sigma^2.
+    std = sigma / np.sqrt(2)
+    blurred = cv2.GaussianBlur(layers, (0, 0), std, borderType=cv2.BORDER_CONSTANT) * (np.pi * sigma ** 2)
+    weight_sum = blurred[..., 3]
+    mean_colour = blurred[..., :3] / np.maximum(weight_sum, 1e-6)[..., None]
+    return np.clip(mean_colour, 0, 1) * np.minimum(weight_sum, 1.0)[..., None]

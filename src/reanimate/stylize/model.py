@@ -27,8 +27,7 @@ class Generator(nn.Module):
         self.enc1 = conv_norm_act(f[0], f[1], 3, stride=2)
         self.enc2 = conv_norm_act(f[1], f[2], 3, stride=2)
         self.core = nn.Sequential(*[ResBlock(f[2]) for _ in range(resblocks)])
-        self.core_out = f[2] if resblocks == 0 else f[3]
-        if self.core_out != f[2]:
+        if f[3] != f[2]:
             raise ValueError("filters[3] must equal filters[2]: residual blocks keep the channel count")
         self.dec2 = UpConv(f[3] + f[2], f[4])
         self.dec1 = UpConv(f[4] + f[1], f[4])

@@ -26,9 +26,15 @@ MODEL_KIND = "reanimate.stylize"
 MODEL_FORMAT = 1
 SEED_PREFIX = "guide_seeds."  # guide points of each keyframe, stored beside the weights
 MULTIPLE = 4  # two stride-2 stages
-# Receptive-field margin kept around each tile: 7 px at full resolution plus the 1/4-resolution
-# residual core (2 convs per block) and decoder, so tiles join without seams.
-TILE_MARGIN = 64
+
+
+def tile_margin(resblocks: int) -> int:
+    """Context kept around each tile: the generator's receptive-field radius, rounded up.
+
+    Each residual block adds two 3x3 convs at 1/4 resolution (8 px at full resolution); the
+    encoder, decoder and output convs add about 40 px more.
+    """
+    return 48 + 8 * resblocks
 
 
 def work_dir_for(out: str | os.PathLike) -> Path:
@@ -53,12 +59,16 @@ def run_padded(generator: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return generator(padded)[..., :height, :width]
 
 
-def run_tiled(generator: torch.nn.Module, x: torch.Tensor, tile: int, margin: int = TILE_MARGIN) -> torch.Tensor:
-    """Generator on (B, C, H, W) in tiles of `tile` px, each run with `margin` px of context.
+def run_tiled(generator: Generator, x: torch.Tensor, tile: int) -> torch.Tensor:
+    """Generator on (B, C, H, W) in tiles of `tile` px, each run with receptive-field context.
 
-    Each output pixel comes from a tile in which it lies at least `margin` px from any cut, so the
-    result matches the whole-frame result up to float rounding while memory stays bounded.
+    Each output pixel comes from a tile in which it lies at least one receptive-field radius from
+    any cut, so the result matches the whole-frame result up to float rounding while memory stays
+    bounded. Tiles start on multiples of 4 to keep the stride-2 stages aligned with the whole frame.
     """
+    tile = max(MULTIPLE, tile - tile % MULTIPLE)
+    margin = tile_margin(len(generator.core))
+    margin += -margin % MULTIPLE
     height, width = x.shape[-2:]
     if height <= tile and width <= tile:
         return run_padded(generator, x)

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from reanimate.io.video import Video
-from reanimate.stylize.flow import FlowField, resize_flow, warp_by
+from reanimate.stylize.flow import FlowField, pixel_grid, resize_flow, warp_by
 
 
 class _Window:
@@ -61,7 +61,7 @@ def filtered_frames(video: Video, flow: FlowField, indices: Iterable[int] | None
     window = _Window(video, flow, capacity=4 * radius + 4)
     wanted = range(len(video)) if indices is None else sorted(set(indices))
     h, w = flow.height, flow.width
-    grid = np.dstack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
+    grid = pixel_grid(h, w)
     colour_scale = 1.0 / (2 * (sigma_c * 255.0) ** 2)
     for t in wanted:
         centre = window.frame(t)

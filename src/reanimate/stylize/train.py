@@ -268,13 +268,11 @@ class Trainer:
                              + [f"frame {i}: input | output" for i in frames])
 
     def _render(self, x: torch.Tensor) -> np.ndarray:
-        height, width = x.shape[1:]
-        scale = PREVIEW_SIDE / max(height, width)
-        x = x[None].to(self.device)  # (1, C, H, W)
-        if scale < 1:
-            x = F.interpolate(x, size=(round(height * scale), round(width * scale)), mode="area")
+        # Full resolution, then shrunk: the network is not scale-invariant, so a shrunken input
+        # would show strokes at the wrong scale.
         with evaluating(self.generator), self.autocast:
-            return to_image(run_tiled(self.generator, x, 1024)[0])
+            output = to_image(run_tiled(self.generator, x[None].to(self.device), 1024)[0])
+        return fit_side(output, PREVIEW_SIDE)
 
     def write_preview(self) -> None:
         if self.run_dir is None:

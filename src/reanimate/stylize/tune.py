@@ -125,6 +125,12 @@ def tune(base: StylizeConfig, keyframes: list[Keyframe], holdout: dict[int, np.n
     if seconds < MIN_SECONDS:
         raise UserError(f"--seconds-per-setting {seconds:g} is too small to train at all: use at least "
                         f"{MIN_SECONDS:g} s (the paper's search used 30-60 s per setting)")
+    configs = []
+    for setting in grid:  # every setting is checked before any of them trains
+        try:
+            configs.append(dataclasses.replace(base, **setting))
+        except ValueError as exc:
+            raise UserError(f"--grid setting {setting}: {exc}") from exc
     out.mkdir(parents=True, exist_ok=True)
     holdout_inputs = inputs.many(holdout)
     csv_path = out / "results.csv"
