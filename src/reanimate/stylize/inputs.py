@@ -57,15 +57,13 @@ class InputBuilder:
     def __call__(self, indices: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray, torch.Tensor]]:
         """Yield (index, frame, input (C, H, W) in [-1, 1]) for the requested frames, in index order."""
         wanted = list(range(len(self.video))) if indices is None else sorted(set(indices))
-        frames = self.video.frames(wanted)
         if self.settings.get("filter_input", False):
             s = self.settings
             pictures = filtered_frames(self.video, self.flow, wanted, s["filter_radius"], s["filter_sigma_t"],
-                                       s["filter_sigma_c"])
+                                       s["filter_sigma_c"])  # (index, frame, filtered): one decode
         else:
-            pictures = None
-        for index, frame in frames:
-            picture = next(pictures)[1] if pictures is not None else frame
+            pictures = ((index, frame, frame) for index, frame in self.video.frames(wanted))
+        for index, frame, picture in pictures:
             x = to_tensor(picture)
             if self.guide is not None:
                 guide = torch.from_numpy(self.guide.image(index)).permute(2, 0, 1) * 2 - 1  # (3, H, W)

@@ -50,8 +50,8 @@ class _Window:
 
 
 def filtered_frames(video: Video, flow: FlowField, indices: Iterable[int] | None = None, radius: int = 15,
-                    sigma_t: float = 5.0, sigma_c: float = 0.1) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (index, filtered RGB uint8 frame) for the requested frames, in index order.
+                    sigma_t: float = 5.0, sigma_c: float = 0.1) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Yield (index, original frame, filtered frame), RGB uint8, for the requested frames in index order.
 
     Args:
         radius: N, frames on each side.
@@ -84,7 +84,7 @@ def filtered_frames(video: Video, flow: FlowField, indices: Iterable[int] | None
                 weight = np.exp(-j * j / (2 * sigma_t ** 2)) * np.exp(-difference * colour_scale) * inside
                 total += warped * weight[..., None]
                 weights += weight
-        yield t, np.clip(total / weights[..., None] + 0.5, 0, 255).astype(np.uint8)
+        yield t, centre.astype(np.uint8), np.clip(total / weights[..., None] + 0.5, 0, 255).astype(np.uint8)
 
 
 def _inside(flow: np.ndarray) -> np.ndarray:
