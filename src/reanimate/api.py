@@ -48,8 +48,6 @@ def _inputs(video: Video, keyframes, config: StylizeConfig, work_dir: PathLike |
     """The input builder (flow, guides, filter as configured) and the keyframes' guide seeds."""
     seeds = [seed_keyframe(k.index, k.mask, video.size, config.guide_radius, seed) for k in keyframes
              ] if config.guide == "gauss" else []
-    if config.needs_flow and work_dir is None:
-        work_dir = tempfile.mkdtemp(prefix="reanimate-flow-")
     return InputBuilder(video, config.input_dict(), seeds, work_dir, seed, show_progress), seeds
 
 
@@ -78,14 +76,16 @@ def train(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] |
     keyframes = load_keyframes(video, keys, masks)
     if iterations is None and seconds is None:
         seconds = DEFAULT_SECONDS[resolve_device(device).type]
-    inputs, seeds = _inputs(video, keyframes, config, run_dir, seed, show_progress)
-    previews = _preview_frames(video, keys) if run_dir else None
+    # Without a run folder, guides still need a flow cache: a throwaway one, removed afterwards.
+    scratch = tempfile.mkdtemp(prefix="reanimate-flow-") if config.needs_flow and run_dir is None else None
     try:
+        inputs, seeds = _inputs(video, keyframes, config, run_dir or scratch, seed, show_progress)
+        previews = _preview_frames(video, keys) if run_dir else None
         trainer = Trainer(config, keyframes, run_dir, device, seed, previews, inputs, seeds)
         trainer.train(iterations=iterations, seconds=seconds, show_progress=show_progress)
     finally:
-        if run_dir is None and inputs.flow is not None:  # a throwaway flow cache: do not leave it behind
-            shutil.rmtree(inputs.flow.folder.parent, ignore_errors=True)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     return trainer.stylizer()
 
 

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 import av
 import numpy as np
 
-from reanimate.core.checkpoint import publish_mode
+from reanimate.core.checkpoint import publish_dir, publish_mode
 from reanimate.core.errors import UserError
 from reanimate.io.image import IMAGE_EXTENSIONS, encode_png, read_image
 
@@ -256,15 +256,11 @@ class FrameWriter:
                 self._container.mux(packet)
             self._container.close()
             self._container = None
-        publish_mode(self._tmp)
-        if self.out.is_dir() and not self.is_video:
-            # Swap folders: move the old one aside, put the new one in place, then delete the old one.
-            old = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.old-", dir=self.out.parent))
-            os.replace(self.out, old / self.out.name)
+        if self.is_video:
+            publish_mode(self._tmp)
             os.replace(self._tmp, self.out)
-            shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(self._tmp, self.out)
+            publish_dir(self._tmp, self.out)
         self._tmp = None
         return self.out
 

@@ -40,6 +40,7 @@ class InputBuilder:
     def __init__(self, video: Video, settings: dict[str, Any], seeds: list[Seeds] | None = None,
                  work_dir: str | Path | None = None, seed: int = 0, show_progress: bool = True):
         self.video, self.settings = video, settings
+        self._memo: dict[int, torch.Tensor] = {}
         self.flow = self.guide = None
         if settings.get("guide", "none") != "none" or settings.get("filter_input", False):
             if work_dir is None:
@@ -71,4 +72,9 @@ class InputBuilder:
             yield index, frame, x
 
     def many(self, indices: Iterable[int]) -> dict[int, torch.Tensor]:
-        return {index: x for index, _, x in self(indices)}
+        """Inputs of a few frames (keyframes, previews, held-out frames), built once and remembered:
+        a search trains many networks on the same keyframes."""
+        missing = sorted(set(indices) - set(self._memo))
+        if missing:
+            self._memo.update({index: x for index, _, x in self(missing)})
+        return {index: self._memo[index] for index in indices}

@@ -125,10 +125,10 @@ def tune(base: StylizeConfig, keyframes: list[Keyframe], holdout: dict[int, np.n
     if seconds < MIN_SECONDS:
         raise UserError(f"--seconds-per-setting {seconds:g} is too small to train at all: use at least "
                         f"{MIN_SECONDS:g} s (the paper's search used 30-60 s per setting)")
-    configs = []
+    configs = {}
     for setting in grid:  # every setting is checked before any of them trains
         try:
-            configs.append(dataclasses.replace(base, **setting))
+            configs[_key(base, setting)] = dataclasses.replace(base, **setting)
         except ValueError as exc:
             raise UserError(f"--grid setting {setting}: {exc}") from exc
     out.mkdir(parents=True, exist_ok=True)
@@ -143,7 +143,7 @@ def tune(base: StylizeConfig, keyframes: list[Keyframe], holdout: dict[int, np.n
                    bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]{postfix}")
     with bar:
         for setting in todo:
-            config = dataclasses.replace(base, **setting)
+            config = configs[_key(base, setting)]
             trainer = Trainer(config, keyframes, device=device, seed=seed, inputs=inputs, seeds=seeds)
             trainer.train(seconds=seconds, show_progress=False)
             model = trainer.stylizer()
