@@ -26,7 +26,8 @@ def test_one_keyframe_style_reaches_held_out_frames(tmp_path):
 def test_gauss_guide_lowers_flicker_on_real_footage(tmp_path):
     """bikes.mp4 (a hand-held street scene): the guide ties textures to moving content.
 
-    Measured on the development machine: temporal error -29 % at -1.5 dB held-out PSNR (against
+    Measured on the development machine (60 frames, 300 iterations): temporal error -26 % at -1.1 dB
+    held-out PSNR (against
     a per-frame filter, which itself flickers 2x more than either output), 300 iterations.
     """
     import numpy as np
