@@ -27,8 +27,7 @@ def test_gauss_guide_lowers_flicker_on_real_footage(tmp_path):
     """bikes.mp4 (a hand-held street scene): the guide ties textures to moving content.
 
     Measured on the development machine (60 frames, 300 iterations): temporal error -26 % at -1.1 dB
-    held-out PSNR (against
-    a per-frame filter, which itself flickers 2x more than either output), 300 iterations.
+    held-out PSNR, against a per-frame filter that itself flickers more than either output.
     """
     import numpy as np
 
