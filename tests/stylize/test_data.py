@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from reanimate.core.errors import UserError
-from reanimate.stylize.data import Keyframe, PatchSampler, load_keyframes, to_image, to_tensor, valid_centres
+from reanimate.nn.convert import to_image, to_tensor
+from reanimate.stylize.data import Keyframe, PatchSampler, load_keyframes, valid_centres
 
 
 def test_tensor_round_trip():

@@ -15,17 +15,6 @@ from reanimate.core.errors import UserError
 from reanimate.io.image import read_image, read_mask
 
 
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """RGB uint8 (H, W, 3) -> float (3, H, W) in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div(127.5).sub(1.0)
-
-
-def to_image(tensor: torch.Tensor) -> np.ndarray:
-    """Float (3, H, W) in [-1, 1] -> RGB uint8 (H, W, 3)."""
-    array = tensor.detach().float().clamp(-1, 1).add(1).mul(127.5).round().byte()
-    return array.permute(1, 2, 0).cpu().numpy()
-
-
 @dataclass
 class Keyframe:
     """One painted frame: `index` in the video, the original `frame`, the `style` and an optional `mask`."""

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from reanimate.io.video import Video
-from reanimate.stylize.data import to_tensor
+from reanimate.nn.convert import to_tensor
 from reanimate.stylize.flow import compute_flow
 from reanimate.stylize.guides import GaussGuide, Seeds
 from reanimate.stylize.temporal import filtered_frames

@@ -17,7 +17,7 @@ from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
 from reanimate.io.video import FrameWriter, Video
-from reanimate.stylize.data import to_image, to_tensor
+from reanimate.nn.convert import to_image, to_tensor
 from reanimate.stylize.guides import Seeds
 from reanimate.stylize.inputs import InputBuilder
 from reanimate.stylize.model import Generator

@@ -24,11 +24,11 @@ from reanimate.core.errors import UserError
 from reanimate.core.progress import progress, say
 from reanimate.core.seeding import restore_rng_state, rng_state, seed_everything
 from reanimate.io.image import contact_sheet, fit_side, write_png
+from reanimate.nn.convert import to_image, to_tensor
 from reanimate.nn.losses import build_backbone, lsgan_loss, perceptual_loss
 from reanimate.stylize.config import StylizeConfig
-from reanimate.stylize.data import Keyframe, PatchSampler, to_image
+from reanimate.stylize.data import Keyframe, PatchSampler
 from reanimate.stylize.model import Discriminator, Generator
-from reanimate.stylize.data import to_tensor
 from reanimate.stylize.guides import Seeds
 from reanimate.stylize.inputs import InputBuilder
 from reanimate.stylize.pipeline import MODEL_FORMAT, MODEL_KIND, Stylizer, evaluating, run_tiled

@@ -23,8 +23,9 @@ from reanimate.core.errors import UserError
 from reanimate.core.progress import progress, say
 from reanimate.io.image import write_png
 from reanimate.metrics import psnr, ssim
+from reanimate.nn.convert import to_image
 from reanimate.stylize.config import StylizeConfig
-from reanimate.stylize.data import Keyframe, to_image
+from reanimate.stylize.data import Keyframe
 from reanimate.stylize.inputs import InputBuilder
 from reanimate.stylize.train import Trainer
 

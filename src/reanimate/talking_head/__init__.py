@@ -1,0 +1,1 @@
+"""Few-shot talking heads (Zakharov et al. 2019): faces, landmarks, datasets and the networks."""

@@ -1,0 +1,243 @@
+"""68-point facial landmarks per video frame with dlib, fully offline.
+
+The detector is dlib's HOG frontal-face detector (built into dlib); the 68-point shape predictor
+ships inside the `face-recognition-models` package, so nothing is downloaded at run time. One face
+is followed through the video (the largest at first, then the one overlapping the last position),
+frames without it are marked, and the points are smoothed over time: landmark jitter would
+become jitter of the generated head.
+"""
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import cv2
+import numpy as np
+
+from reanimate.core.errors import UserError
+from reanimate.core.progress import progress
+from reanimate.talking_head.raster import NUM_LANDMARKS
+
+MODEL_FILES = {
+    "landmarks68": "shape_predictor_68_face_landmarks.dat",
+    "descriptor": "dlib_face_recognition_resnet_model_v1.dat",
+}
+# dlib's HOG detector scans an 80x80 window: smaller faces need the frame enlarged first.
+_DETECTOR_FACE = 80
+_FACE_WIDTH_FOR_POINTS = 120  # faces smaller than this are enlarged before the shape predictor
+
+
+def import_dlib():
+    try:
+        import dlib
+    except ImportError as exc:
+        raise UserError("dlib is not installed: pip install dlib-bin face-recognition-models") from exc
+    return dlib
+
+
+def model_path(name: str) -> Path:
+    """Path of a dlib model file shipped in `face-recognition-models` (found without importing it:
+    its __init__ needs pkg_resources, which recent setuptools no longer has)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("face-recognition-models is not installed: pip install face-recognition-models dlib-bin")
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL_FILES[name]
+    if not path.is_file():
+        raise UserError(f"{path} is missing: reinstall face-recognition-models")
+    return path
+
+
+@dataclass
+class FaceTrack:
+    """Landmarks of one face followed through a video.
+
+    points: (N, 68, 2) float32 pixel coordinates, smoothed over time; NaN where the face was not found.
+    raw: (N, 68, 2) the per-frame detections before smoothing.
+    found: (N,) bool, the tracked face was found in that frame.
+    faces: (N,) int, how many faces the detector saw in that frame.
+    """
+
+    points: np.ndarray
+    raw: np.ndarray
+    found: np.ndarray
+    faces: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    x0, y0 = np.maximum(a[:2], b[:2])
+    x1, y1 = np.minimum(a[2:], b[2:])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def points_box(points: np.ndarray) -> np.ndarray:
+    """(x0, y0, x1, y1) bounding box of (68, 2) landmarks."""
+    return np.concatenate([points.min(axis=0), points.max(axis=0)])
+
+
+class LandmarkDetector:
+    """Finds the 68 landmarks of one tracked face, frame after frame.
+
+    Args:
+        max_detect_side: the whole frame is scanned at most this large on its shorter side (speed);
+            on large frames the smallest face found is then 80 * short side / max_detect_side px.
+        min_face: smallest face width, in source pixels, to look for on small frames.
+        reacquire: frames after losing the tracked face before any other face may be taken.
+
+    Example:
+        >>> track = LandmarkDetector().track(frames)
+        >>> track.points.shape    # (num_frames, 68, 2)
+    """
+
+    def __init__(self, max_detect_side: int = 480, min_face: int = 40, reacquire: int = 12):
+        dlib = import_dlib()
+        self._dlib = dlib
+        self._detector = dlib.get_frontal_face_detector()
+        self._predictor = dlib.shape_predictor(str(model_path("landmarks68")))
+        self.max_detect_side = max_detect_side
+        self.min_face = min_face
+        self.reacquire = reacquire
+
+    # -- detection ---------------------------------------------------------------------------
+    def _scan(self, gray: np.ndarray, scale: float, origin=(0.0, 0.0)) -> list[np.ndarray]:
+        """Face boxes (x0, y0, x1, y1) in source pixels of a region scanned at `scale`."""
+        if scale != 1.0:
+            gray = cv2.resize(gray, None, fx=scale, fy=scale,
+                              interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        rects = self._detector(gray, 0)
+        return [np.array([r.left(), r.top(), r.right(), r.bottom()], np.float64) / scale
+                + np.array([origin[0], origin[1], origin[0], origin[1]]) for r in rects]
+
+    def find_faces(self, gray: np.ndarray, near: np.ndarray | None = None) -> list[np.ndarray]:
+        """All face boxes; with `near` (the last box) the region around it is scanned first, at a
+        scale where the face fills the detector's window: cheap on large frames, sure on small ones."""
+        height, width = gray.shape
+        if near is not None:
+            side = max(near[2] - near[0], near[3] - near[1])
+            cx, cy = (near[0] + near[2]) / 2, (near[1] + near[3]) / 2
+            x0, y0 = int(max(0, cx - 1.3 * side)), int(max(0, cy - 1.3 * side))
+            x1, y1 = int(min(width, cx + 1.3 * side)), int(min(height, cy + 1.3 * side))
+            if x1 - x0 >= 16 and y1 - y0 >= 16:
+                scale = 1.6 * _DETECTOR_FACE / max(side, 1.0)
+                found = self._scan(gray[y0:y1, x0:x1], scale, (x0, y0))
+                if found:
+                    return found
+        # Enlarge until a `min_face` face fills the detector's window, but never scan a frame
+        # larger than `max_detect_side` on its shorter side (large frames: large faces).
+        scale = min(_DETECTOR_FACE / self.min_face, self.max_detect_side / min(height, width))
+        return self._scan(gray, scale)
+
+    def landmarks(self, gray: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """(68, 2) landmarks inside a face box; small faces are enlarged for the predictor."""
+        face_width = box[2] - box[0]
+        scale = max(1.0, _FACE_WIDTH_FOR_POINTS / max(face_width, 1.0))
+        height, width = gray.shape
+        pad = 0.6 * face_width
+        x0, y0 = int(max(0, box[0] - pad)), int(max(0, box[1] - pad))
+        x1, y1 = int(min(width, box[2] + pad)), int(min(height, box[3] + pad))
+        region = gray[y0:y1, x0:x1]
+        if scale != 1.0:
+            region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        local = (box - [x0, y0, x0, y0]) * scale
+        rect = self._dlib.rectangle(*(int(round(v)) for v in local))
+        shape = self._predictor(np.ascontiguousarray(region), rect)
+        points = np.array([(p.x, p.y) for p in shape.parts()], np.float64)  # (68, 2)
+        # dlib returns integer pixel positions of the enlarged region; +0.5 is the pixel centre.
+        return ((points + 0.5) / scale - 0.5 + [x0, y0]).astype(np.float32)
+
+    # -- tracking ----------------------------------------------------------------------------
+    def _choose(self, boxes: list[np.ndarray], last: np.ndarray | None, lost_for: int) -> np.ndarray | None:
+        if not boxes:
+            return None
+        if last is not None:
+            overlaps = [_box_iou(box, last) for box in boxes]
+            best = int(np.argmax(overlaps))
+            if overlaps[best] >= 0.2:
+                return boxes[best]
+            if lost_for < self.reacquire:
+                return None  # another face, while ours may be only briefly hidden
+        return max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+
+    def track(self, frames: Iterable[np.ndarray], smooth: float = 1.0, total: int | None = None,
+              show_progress: bool = False) -> FaceTrack:
+        """Landmarks of one face through a sequence of RGB uint8 frames.
+
+        Args:
+            frames: RGB uint8 (H, W, 3) frames in order (any iterable: a video is decoded lazily).
+            smooth: temporal Gaussian sigma in frames (0 = off); smoothing never crosses a frame
+                without the face.
+            total: number of frames, for the progress bar.
+
+        Returns:
+            A `FaceTrack`.
+        """
+        raw, found, faces = [], [], []
+        last, lost_for = None, 0
+        bar = progress(total, "landmarks", "frame", enabled=show_progress)
+        with bar:
+            for frame in frames:
+                gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
+                near = last if last is not None and lost_for < self.reacquire else None
+                boxes = self.find_faces(gray, near)
+                if near is not None and not boxes:
+                    boxes = self.find_faces(gray)
+                box = self._choose(boxes, last, lost_for)
+                faces.append(len(boxes))
+                if box is None:
+                    raw.append(np.full((NUM_LANDMARKS, 2), np.nan, np.float32))
+                    found.append(False)
+                    lost_for += 1
+                else:
+                    points = self.landmarks(gray, box)
+                    raw.append(points)
+                    found.append(True)
+                    # Track the landmarks' own box: steadier than the detector's.
+                    last, lost_for = _detector_like_box(points), 0
+                bar.update()
+        raw_points = np.stack(raw) if raw else np.zeros((0, NUM_LANDMARKS, 2), np.float32)
+        found_mask = np.array(found, bool)
+        return FaceTrack(points=smooth_over_time(raw_points, found_mask, smooth), raw=raw_points,
+                         found=found_mask, faces=np.array(faces, np.int32))
+
+
+def _detector_like_box(points: np.ndarray) -> np.ndarray:
+    """A box like the HOG detector's from landmarks (it spans brows to chin, ear to ear)."""
+    x0, y0, x1, y1 = points_box(points)
+    return np.array([x0, y0, x1, y1], np.float64)
+
+
+def smooth_over_time(values: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing along axis 0 within each run of valid entries (edges: nearest value).
+
+    Runs are smoothed separately so a face that leaves and returns is not averaged with nothing.
+    """
+    out = values.astype(np.float32, copy=True)
+    if sigma <= 0 or len(values) == 0:
+        return out
+    radius = max(1, int(round(3 * sigma)))
+    offsets = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel /= kernel.sum()
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], valid.astype(np.int8), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        run = values[start:stop].astype(np.float64)
+        positions = np.clip(np.arange(len(run))[:, None] + offsets, 0, len(run) - 1)  # (T, taps)
+        weighted = run[positions] * kernel.reshape((1, -1) + (1,) * (run.ndim - 1))
+        out[start:stop] = weighted.sum(axis=1)
+    return out
+
+
+def jitter(points: np.ndarray, found: np.ndarray) -> float:
+    """Mean landmark acceleration |p[t+1] - 2 p[t] + p[t-1]| over consecutive found frames, in
+    units of the face's inter-ocular distance: near 0 for steady motion, high for jitter."""
+    ok = found[2:] & found[1:-1] & found[:-2]
+    if not ok.any():
+        return float("nan")
+    accel = np.linalg.norm(points[2:] - 2 * points[1:-1] + points[:-2], axis=-1)[ok]  # (T', 68)
+    eyes = np.linalg.norm(points[:, 36:42].mean(1) - points[:, 42:48].mean(1), axis=-1)[1:-1][ok]  # (T',)
+    return float((accel.mean(axis=1) / eyes).mean())

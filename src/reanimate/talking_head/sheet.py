@@ -1,0 +1,33 @@
+"""A contact sheet of a face dataset, for a person to check crops and landmarks at a glance."""
+
+import numpy as np
+
+from reanimate.io.image import contact_sheet
+from reanimate.talking_head.data import FaceDataset
+from reanimate.talking_head.raster import draw_landmarks
+
+
+def dataset_sheet(dataset: FaceDataset, clips: int = 6, frames: int = 4, cell: int = 128) -> np.ndarray:
+    """Rows of clips spread over the dataset; per frame: the crop, its landmark image, both overlaid.
+
+    Args:
+        clips: how many clips (rows), spread evenly over the dataset.
+        frames: frames per clip, spread evenly over the clip.
+        cell: side of each picture in pixels.
+    """
+    import cv2
+
+    chosen = np.unique(np.linspace(0, len(dataset) - 1, min(clips, len(dataset))).round().astype(int))
+    rows, labels = [], []
+    for clip_id in chosen:
+        info, clip = dataset.clips[clip_id], dataset.clip(int(clip_id))
+        positions = np.unique(np.linspace(0, len(clip) - 1, min(frames, len(clip))).round().astype(int))
+        row = []
+        for image, points in zip(clip.frames(positions), clip.landmarks[positions]):
+            scale = cell / image.shape[0]
+            small = cv2.resize(image, (cell, cell), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+            points = (points + 0.5) * scale - 0.5
+            row += [small, draw_landmarks(points, (cell, cell)), draw_landmarks(points, (cell, cell), image=small)]
+        rows.append(row)
+        labels.append(f"{info.name}  identity {info.identity}  {info.frames} frames")
+    return contact_sheet(rows, labels)
