@@ -7,6 +7,13 @@ Keyframe video stylization (Texler et al. 2020):
     >>> model = ra.train("clip.mp4", {0: "painted0.png"}, seconds=60)   # a Stylizer
     >>> model.save_pretrained("my-style")
     >>> ra.render("my-style", "other-clip.mp4", "other-styled.mp4")
+
+Faces for talking heads (Zakharov et al. 2019):
+
+    >>> track = ra.detect_landmarks("talk.mp4")                  # (N, 68, 2) points per frame
+    >>> ra.prepare_faces("videos/", "faces/")                     # a face dataset, resumable
+    >>> ra.synth_faces("synthetic/", identities=16, frames=64)    # procedural talking faces
+    >>> episodes = ra.EpisodeDataset("faces/", k=8)               # meta-learning episodes
 """
 
 import os
@@ -27,6 +34,7 @@ from reanimate.stylize.guides import seed_keyframe
 from reanimate.stylize.inputs import InputBuilder
 from reanimate.stylize.pipeline import Stylizer, work_dir_for
 from reanimate.stylize.train import Trainer
+from reanimate.talking_head.data import EpisodeDataset, FaceDataset
 
 PathLike = str | os.PathLike
 DEFAULT_SECONDS = {"cpu": 180.0, "mps": 90.0, "cuda": 30.0}
@@ -224,4 +232,116 @@ def demo(out: PathLike = "demo-out", **options: Any) -> dict[str, Path]:
     return run_demo(out, **options)
 
 
-__all__ = ["UserError", "Stylizer", "StylizeConfig", "load_config", "train", "stylize", "load_model", "render", "metrics", "tune", "demo"]
+# -- faces and landmarks (talking heads) -----------------------------------------------------------
+
+def detect_landmarks(video: PathLike | Video, *, smooth: float = 1.0, out: PathLike | None = None,
+                     overlay: PathLike | None = None, overwrite: bool = False, show_progress: bool = True):
+    """68 facial landmarks of one tracked face in every frame of a video, offline (dlib).
+
+    Args:
+        video: a video file, a folder of frames, or an opened `Video`.
+        smooth: temporal smoothing, Gaussian sigma in frames (0 = raw detections).
+        out: also write the landmarks to this .npz or .json file.
+        overlay: also write the video with the landmarks drawn over it (.mp4 or a PNG folder).
+        overwrite: replace existing `out` / `overlay`.
+
+    Returns:
+        A `FaceTrack`: points (N, 68, 2) with NaN where no face was found, found (N,), faces (N,).
+
+    Example:
+        >>> track = detect_landmarks("talk.mp4", out="talk-landmarks.npz")
+        >>> track.found.mean()   # share of frames with a face
+    """
+    from reanimate.io.video import FrameWriter
+    from reanimate.talking_head.landmarks import LandmarkDetector, save_track
+    from reanimate.talking_head.raster import draw_landmarks
+
+    video = _video(video)
+    for path in (out, overlay):
+        if path is not None:
+            check_output_free(path, overwrite)
+    track = LandmarkDetector().track((f for _, f in video.frames()), smooth=smooth, total=len(video),
+                                     show_progress=show_progress)
+    if not track.found.any():
+        say(f"no face found in any of the {len(video)} frames of {video.path}", show_progress)
+    if out is not None:
+        save_track(track, out, video.fps, video.size)
+    if overlay is not None:
+        with FrameWriter(overlay, video.fps, overwrite=overwrite) as writer:
+            for index, frame in video.frames():
+                writer.write(draw_landmarks(track.points[index], video.size, image=frame), video.frame_name(index))
+    return track
+
+
+def prepare_faces(src: PathLike, out: PathLike, *, size: int = 256, margin: float = 0.4, smooth: float = 1.0,
+                  box_smooth: float = 4.0, every: int = 1, max_frames: int = 0, identity: str = "auto",
+                  workers: int | None = None, retry_failed: bool = False, show_progress: bool = True) -> dict:
+    """Turn a folder of videos (any layout, VoxCeleb2's id/video/clip.mp4 included) into a face dataset.
+
+    Every video becomes one clip of steady square face crops with their landmarks. Work is spread
+    over processes and resumable: running it again skips finished videos. Broken videos and
+    videos without a face are recorded and skipped. From a script, call it under
+    `if __name__ == "__main__":` (worker processes re-import the script), or pass workers=1.
+
+    Args:
+        src: a folder searched recursively for videos, or one video file.
+        out: the dataset folder (new, or one this function started before: resume).
+        size: side of the crops (the paper: 256).
+        margin: space around the landmarks on each side, as a fraction of the face size.
+        smooth / box_smooth: temporal smoothing (sigma, frames) of landmarks and of the crop box.
+        every / max_frames: keep every n-th frame / at most this many per video (0 = all).
+        identity: "auto" (first folder level when videos lie in folders, else one per video),
+            "folder" or "video".
+        workers: processes (default: one per CPU core).
+        retry_failed: try again videos recorded as failed or faceless.
+
+    Returns:
+        {"videos", "clips", "frames", "frames_with_face", "identities", "failed": [{source, reason}]}
+
+    Example:
+        >>> prepare_faces("voxceleb2/dev/mp4", "vox-faces", workers=16)["frames_with_face"]
+    """
+    from reanimate.talking_head.prepare import PrepareSettings, prepare_dataset
+
+    settings = PrepareSettings(size=size, margin=margin, smooth=smooth, box_smooth=box_smooth, every=every,
+                               max_frames=max_frames)
+    return prepare_dataset(src, out, settings, identity, workers, retry_failed, show_progress)
+
+
+def synth_faces(out: PathLike, *, identities: int = 8, frames: int = 64, videos_per_identity: int = 1,
+                size: int = 256, seed: int = 0, show_progress: bool = True) -> dict:
+    """Write a dataset of procedural talking faces with exact landmarks (same format as `prepare_faces`).
+
+    Each identity has its own face shape, skin, hair, eyes, brows, mouth, accessories and
+    background; each video animates head pose, speech, blinks and brows. Deterministic in `seed`;
+    running it again finishes an interrupted dataset.
+
+    Example:
+        >>> synth_faces("synthetic", identities=32, frames=64, videos_per_identity=2)
+    """
+    from reanimate.talking_head.synth import synth_dataset
+
+    return synth_dataset(out, identities, frames, videos_per_identity, size, seed, show_progress=show_progress)
+
+
+def show_faces(dataset: PathLike, out: PathLike, *, clips: int = 6, frames: int = 4, cell: int = 128) -> Path:
+    """Save a contact sheet of a face dataset: per frame the crop, its landmark image and both overlaid.
+
+    Example:
+        >>> show_faces("faces/", "sheet.png")
+    """
+    from reanimate.io.image import write_png
+    from reanimate.talking_head.sheet import dataset_sheet
+
+    if clips < 1 or frames < 1 or cell < 16:
+        raise UserError("--clips and --frames must be at least 1, --cell at least 16")
+    data = FaceDataset(dataset)
+    if not len(data):
+        raise UserError(f"{dataset} holds no clips (every video failed or had no face): nothing to show")
+    write_png(out, dataset_sheet(data, clips, frames, cell))
+    return Path(out)
+
+
+__all__ = ["UserError", "Stylizer", "StylizeConfig", "load_config", "train", "stylize", "load_model", "render", "metrics",
+           "tune", "demo", "detect_landmarks", "prepare_faces", "synth_faces", "show_faces", "EpisodeDataset",
+           "FaceDataset"]

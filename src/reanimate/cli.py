@@ -224,6 +224,11 @@ def demo(out, clip, style, train_seconds, preset, device, quiet):
              show_progress=not quiet)
 
 
+from reanimate.cli_faces import faces  # noqa: E402  (the group is defined in its own module)
+
+main.add_command(faces)
+
+
 def run() -> None:
     """Entry point: turn expected failures into one clear line and an exit code."""
     try:

@@ -106,12 +106,14 @@ def write_dataset_header(root: Path, kind: str, size: int, settings: dict) -> No
     path = root / DATASET_FILE
     if path.exists():
         existing = read_header(root)
-        if {k: existing.get(k) for k in header} != header:
-            differ = {k: existing.get("settings", {}).get(k) for k in settings if existing.get("settings", {}).get(k) != settings[k]}
-            if existing.get("size") != size:
-                differ["size"] = existing.get("size")
-            raise UserError(f"{root} was prepared with other settings ({', '.join(f'{k}={v}' for k, v in differ.items()) or existing.get('kind')}): "
-                            "use the same settings to resume, or another --out folder")
+        if existing.get("kind") != kind:
+            raise UserError(f"{root} already holds a {existing.get('kind')} face dataset: choose another --out folder")
+        before = {"size": existing.get("size"), **existing.get("settings", {})}
+        now = {"size": size, **settings}
+        differ = [f"{k} {before.get(k)} there, {now[k]} now" for k in now if before.get(k) != now[k]]
+        if differ:
+            raise UserError(f"{root} was made with other settings ({'; '.join(differ)}): use the same settings "
+                            "to resume, or another --out folder")
         return
     if root.exists() and any(root.iterdir()):
         raise UserError(f"{root} is not empty and is not a reanimate face dataset: choose a new --out folder")

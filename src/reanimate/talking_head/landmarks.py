@@ -241,3 +241,28 @@ def jitter(points: np.ndarray, found: np.ndarray) -> float:
     accel = np.linalg.norm(points[2:] - 2 * points[1:-1] + points[:-2], axis=-1)[ok]  # (T', 68)
     eyes = np.linalg.norm(points[:, 36:42].mean(1) - points[:, 42:48].mean(1), axis=-1)[1:-1][ok]  # (T',)
     return float((accel.mean(axis=1) / eyes).mean())
+
+
+def save_track(track: FaceTrack, path, fps: float, size: tuple[int, int]) -> None:
+    """Write a track as .npz (arrays: points, raw, found, faces) or .json (per-frame point lists)."""
+    import io
+    import json
+
+    from reanimate.core.checkpoint import atomic_path
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, points=track.points, raw=track.raw, found=track.found, faces=track.faces,
+                            fps=np.float64(fps), size=np.array(size))
+        data = buffer.getvalue()
+    elif suffix == ".json":
+        frames = [{"index": i, "found": bool(ok), "faces": int(n),
+                   "points": np.round(p, 3).tolist() if ok else None}
+                  for i, (p, ok, n) in enumerate(zip(track.points, track.found, track.faces))]
+        data = json.dumps({"fps": fps, "width": size[0], "height": size[1], "frames": frames}).encode()
+    else:
+        raise UserError(f"landmarks file {path} must end in .npz or .json")
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
