@@ -46,9 +46,7 @@ def landmarks(video, out, overlay, smooth, overwrite, quiet):
         raise UserError("give --out FILE.npz|.json and/or --overlay VIDEO: where should the landmarks go?")
     track = api.detect_landmarks(video, smooth=smooth, out=out, overlay=overlay, overwrite=overwrite,
                                  show_progress=not quiet)
-    several = int((track.faces > 1).sum())
-    click.echo(f"face found in {int(track.found.sum())} of {len(track)} frames"
-               + (f"; {several} frames showed several faces (the tracked one was kept)" if several else ""))
+    click.echo(f"face found in {int(track.found.sum())} of {len(track)} frames")
 
 
 @faces.command()

@@ -55,7 +55,8 @@ class FaceTrack:
     points: (N, 68, 2) float32 pixel coordinates, smoothed over time; NaN where the face was not found.
     raw: (N, 68, 2) the per-frame detections before smoothing.
     found: (N,) bool, the tracked face was found in that frame.
-    faces: (N,) int, how many faces the detector saw in that frame.
+    faces: (N,) int, faces the detector saw where it looked: the whole frame while searching, the
+        tracked face's surroundings while tracking (other people far away are not scanned for).
     """
 
     points: np.ndarray
