@@ -34,7 +34,8 @@ from reanimate.stylize.guides import seed_keyframe
 from reanimate.stylize.inputs import InputBuilder
 from reanimate.stylize.pipeline import Stylizer, work_dir_for
 from reanimate.stylize.train import Trainer
-from reanimate.talking_head.data import EpisodeDataset, FaceDataset
+from reanimate.talking_head.data import EpisodeDataset
+from reanimate.talking_head.store import FaceDataset
 
 PathLike = str | os.PathLike
 DEFAULT_SECONDS = {"cpu": 180.0, "mps": 90.0, "cuda": 30.0}

@@ -1,9 +1,10 @@
 import pytest
 import torch
 
-from reanimate.core.checkpoint import (atomic_dir, latest_training_state, load_model_folder, load_training_state,
+from reanimate.core.checkpoint import (latest_training_state, load_model_folder, load_training_state,
                                        save_model_folder, save_training_state)
 from reanimate.core.errors import UserError
+from reanimate.core.files import atomic_dir
 
 
 def test_atomic_dir_failure_keeps_the_old_folder(tmp_path):

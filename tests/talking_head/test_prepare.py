@@ -11,7 +11,8 @@ import pytest
 from reanimate.core.errors import UserError
 from reanimate.io.samples import sample_clip
 from reanimate.io.video import FrameWriter
-from reanimate.talking_head.data import EpisodeDataset, FaceDataset
+from reanimate.talking_head.data import EpisodeDataset
+from reanimate.talking_head.store import FaceDataset
 from reanimate.talking_head.prepare import PrepareSettings, identity_of, prepare_dataset
 
 

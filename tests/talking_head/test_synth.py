@@ -3,7 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from reanimate.talking_head.data import FaceDataset
+from reanimate.talking_head.store import FaceDataset
 from reanimate.talking_head.synth import Pose, animate, random_identity, render_face, synth_dataset
 
 

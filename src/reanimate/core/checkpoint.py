@@ -1,90 +1,21 @@
-"""Atomic file writes, model folders and resumable training state.
+"""Model folders and resumable training state, written atomically (see `reanimate.core.files`)."""
 
-Every file is written to a temporary name beside its target and renamed into place, so a kill
-or a full disk never leaves a half-written checkpoint, model or video behind.
-"""
-
-import contextlib
 import io
 import json
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from reanimate.core.errors import UserError
+from reanimate.core.files import atomic_dir, atomic_path
 
 MODEL_CONFIG = "config.json"
 MODEL_WEIGHTS = "model.safetensors"
 _STATE_PATTERN = re.compile(r"^training-state-(\d{7})\.pt$")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def publish_mode(path: Path) -> None:
-    """Give a finished temporary file or folder the mode a normal one would have (mkstemp makes 0600)."""
-    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
-
-
-def publish_dir(tmp: Path, path: Path) -> None:
-    """Move a finished temporary folder onto `path`, replacing an existing file or folder there."""
-    publish_mode(tmp)
-    if path.is_dir():
-        # Move the old one aside first: if the swap fails, the old one can still be found beside it.
-        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-        os.replace(path, old / path.name)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, path)
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Keep the real suffix last so writers that pick a format by extension still work.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        yield tmp
-        publish_mode(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder beside `path`; it replaces `path` only if the block succeeds."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise UserError(f"{path} already exists: choose another path or pass --overwrite")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        yield tmp
-        publish_dir(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_json(path: str | os.PathLike, data: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def save_model_folder(folder: str | os.PathLike, config: dict, state_dict: dict, overwrite: bool = False) -> Path:

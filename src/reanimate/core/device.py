@@ -1,14 +1,19 @@
 """Device selection: one code path for CPU, CUDA and Apple MPS."""
 
-import torch
+from typing import TYPE_CHECKING
 
 from reanimate.core.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
-def resolve_device(name: str = "auto") -> torch.device:
+def resolve_device(name: str = "auto") -> "torch.device":
     """Turn `auto`/`cpu`/`cuda`/`cuda:N`/`mps` into a torch.device that exists on this machine."""
+    import torch  # here, not at the top: the command line and worker processes start without torch
+
     name = (name or "auto").lower()
     if name == "auto":
         if torch.cuda.is_available():

@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from reanimate.core.checkpoint import atomic_path
+from reanimate.core.files import atomic_path
 from reanimate.core.errors import UserError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 import av
 import numpy as np
 
-from reanimate.core.checkpoint import publish_dir, publish_mode
+from reanimate.core.files import publish_dir, publish_mode
 from reanimate.core.errors import UserError
 from reanimate.io.image import IMAGE_EXTENSIONS, encode_png, read_image
 

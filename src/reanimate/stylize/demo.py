@@ -8,7 +8,7 @@ frame is to what the "painter" would have produced (PSNR / SSIM against the filt
 from pathlib import Path
 
 from reanimate.core.device import resolve_device
-from reanimate.core.checkpoint import write_json
+from reanimate.core.files import write_json
 from reanimate.core.progress import say
 from reanimate.io.image import contact_sheet, fit_side, write_png
 from reanimate.io.samples import sample_clip

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from reanimate.core.checkpoint import atomic_path, write_json
+from reanimate.core.files import atomic_path, write_json
 from reanimate.core.progress import progress
 from reanimate.io.video import Video
 

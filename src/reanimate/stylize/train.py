@@ -16,11 +16,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reanimate.core.checkpoint import (latest_training_state, load_training_state, save_training_state,
-                                       write_json)
+from reanimate.core.checkpoint import latest_training_state, load_training_state, save_training_state
 from reanimate.core.config import to_json
 from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError
+from reanimate.core.files import write_json
 from reanimate.core.progress import progress, say
 from reanimate.core.seeding import restore_rng_state, rng_state, seed_everything
 from reanimate.io.image import contact_sheet, fit_side, write_png

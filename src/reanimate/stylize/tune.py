@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import yaml
 
-from reanimate.core.checkpoint import atomic_path
+from reanimate.core.files import atomic_path
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress, say
 from reanimate.io.image import write_png

@@ -124,7 +124,7 @@ class LandmarkDetector:
             x0, y0 = int(max(0, cx - 1.3 * side)), int(max(0, cy - 1.3 * side))
             x1, y1 = int(min(width, cx + 1.3 * side)), int(min(height, cy + 1.3 * side))
             if x1 - x0 >= 16 and y1 - y0 >= 16:
-                scale = 1.6 * _DETECTOR_FACE / max(side, 1.0)
+                scale = 1.25 * _DETECTOR_FACE / max(side, 1.0)
                 found = self._scan(gray[y0:y1, x0:x1], scale, (x0, y0))
                 if found:
                     return found
@@ -249,7 +249,7 @@ def save_track(track: FaceTrack, path, fps: float, size: tuple[int, int]) -> Non
     import io
     import json
 
-    from reanimate.core.checkpoint import atomic_path
+    from reanimate.core.files import atomic_path
 
     path = Path(path)
     suffix = path.suffix.lower()

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from reanimate.core.checkpoint import write_json
+from reanimate.core.files import write_json
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress, say
 from reanimate.io.video import VIDEO_EXTENSIONS, open_video
 from reanimate.talking_head.align import stable_crops
-from reanimate.talking_head.data import (CLIPS_DIR, ClipInfo, encode_jpeg, write_clip, write_dataset_header,
+from reanimate.talking_head.store import (CLIPS_DIR, ClipInfo, encode_jpeg, write_clip, write_dataset_header,
                                          write_index)
 
 RECORDS_DIR = "records"
@@ -69,6 +69,13 @@ def identity_of(relative: Path, mode: str, nested: bool) -> str:
 
 
 _detector = None
+
+
+def _start_worker() -> None:
+    import cv2
+
+    # One process per core already: OpenCV's own threads would only fight the other workers.
+    cv2.setNumThreads(1)
 
 
 def _worker_detector():
@@ -184,7 +191,7 @@ def prepare_dataset(src: str | os.PathLike, out: str | os.PathLike, settings: Pr
                 finish(prepare_video(*job))
         else:
             # spawn, not fork: a forked copy of a process holding torch's thread pool can hang.
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker) as pool:
                 futures = [pool.submit(prepare_video, *job) for job in jobs]
                 try:
                     for future in as_completed(futures):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from reanimate.io.image import contact_sheet
-from reanimate.talking_head.data import FaceDataset
+from reanimate.talking_head.store import FaceDataset
 from reanimate.talking_head.raster import draw_landmarks
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
-from reanimate.talking_head.data import (CLIPS_DIR, ClipInfo, encode_jpeg, write_clip, write_dataset_header,
+from reanimate.talking_head.store import (CLIPS_DIR, ClipInfo, encode_jpeg, write_clip, write_dataset_header,
                                          write_index)
 
 _SUPERSAMPLE = 2  # drawn at twice the size, then area-averaged: anti-aliased edges everywhere
