@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +105,27 @@ def test_real_talking_man_to_episodes(tmp_path):
     assert np.abs(points.mean(axis=(0, 1)) - [64, 72]).max() < 12
     item = EpisodeDataset(data, k=8)[0]
     assert item["frames"].shape == (8, 3, 128, 128) and item["target_landmarks"].abs().sum() > 0
+
+
+def test_a_killed_preparation_resumes(tmp_path, synthetic_video):
+    src = tmp_path / "src"
+    for i in range(4):
+        synthetic_video(src / f"id{i}" / "v" / "00001.mp4", frames=30, size=128, seed=i)
+    out = tmp_path / "faces"
+    run = [sys.executable, "-c", "from reanimate.cli import run; run()", "faces", "prepare", str(src), "--out",
+           str(out), "--size", "48", "--workers", "1", "--json", "-q"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    process = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 120
+    while not list((out / "records").rglob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.kill()  # SIGKILL: no clean-up of any kind
+    process.wait()
+    done = len(list((out / "records").rglob("*.json")))
+    assert 1 <= done < 4, "the kill should land in the middle of the preparation"
+    result = subprocess.run(run, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["clips"] == 4 and summary["failed"] == []
+    data = FaceDataset(out)
+    assert all(len(data.clip(i)) == data.clips[i].frames >= 20 for i in range(4))
