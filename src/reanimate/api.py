@@ -254,9 +254,11 @@ def detect_landmarks(video: PathLike | Video, *, smooth: float = 1.0, out: PathL
         >>> track.found.mean()   # share of frames with a face
     """
     from reanimate.io.video import FrameWriter
-    from reanimate.talking_head.landmarks import LandmarkDetector, save_track
+    from reanimate.talking_head.landmarks import TRACK_FORMATS, LandmarkDetector, save_track
     from reanimate.talking_head.raster import draw_landmarks
 
+    if out is not None and Path(out).suffix.lower() not in TRACK_FORMATS:
+        raise UserError(f"landmarks file {out} must end in {' or '.join(TRACK_FORMATS)}")
     video = _video(video)
     for path in (out, overlay):
         if path is not None:
@@ -281,8 +283,8 @@ def prepare_faces(src: PathLike, out: PathLike, *, size: int = 256, margin: floa
 
     Every video becomes one clip of steady square face crops with their landmarks. Work is spread
     over processes and resumable: running it again skips finished videos. Broken videos and
-    videos without a face are recorded and skipped. From a script, call it under
-    `if __name__ == "__main__":` (worker processes re-import the script), or pass workers=1.
+    videos without a face are recorded and skipped. Worker processes re-import the calling script:
+    keep all of its top-level code under `if __name__ == "__main__":`, or pass workers=1.
 
     Args:
         src: a folder searched recursively for videos, or one video file.

@@ -89,7 +89,7 @@ def prepare(src, out, size, margin, smooth, box_smooth, every, max_frames, ident
 @click.option("--frames", type=click.IntRange(1), default=64, show_default=True, help="Frames per video.")
 @click.option("--videos-per-identity", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--size", type=int, default=256, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--out", required=True, help="Dataset folder.")
 @JSON
 @QUIET

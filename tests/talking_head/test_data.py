@@ -57,3 +57,10 @@ def test_clips_too_short_for_k_are_named(dataset):
         EpisodeDataset(dataset, k=12)
     with pytest.raises(UserError, match="no clip"):
         EpisodeDataset(dataset, k=12, skip_short=True)
+
+
+def test_negative_indices_and_video_numbers(dataset):
+    episodes = EpisodeDataset(dataset, k=4)
+    assert torch.equal(episodes[-1]["target"], episodes[2]["target"]) and episodes.num_videos == 3
+    with pytest.raises(IndexError):
+        episodes[3]

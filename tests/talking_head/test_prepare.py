@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -129,3 +130,26 @@ def test_a_killed_preparation_resumes(tmp_path, synthetic_video):
     assert summary["clips"] == 4 and summary["failed"] == []
     data = FaceDataset(out)
     assert all(len(data.clip(i)) == data.clips[i].frames >= 20 for i in range(4))
+
+
+def test_ctrl_c_stops_every_worker_and_resumes(tmp_path, synthetic_video):
+    src = tmp_path / "src"
+    for i in range(6):
+        synthetic_video(src / f"v{i}.mp4", frames=30, size=128, seed=i)
+    out = tmp_path / "faces"
+    run = [sys.executable, "-c", "from reanimate.cli import run; run()", "faces", "prepare", str(src), "--out",
+           str(out), "--size", "48", "--workers", "2", "--json", "-q"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    process = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list((out / "records").rglob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    result = subprocess.run(run, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["clips"] == 6
+    assert not list(out.rglob(".*.tmp-*"))  # leftovers of the interrupted run are gone

@@ -44,6 +44,9 @@ def test_damaged_clip_and_missing_or_old_datasets_are_explained(tmp_path, datase
         FaceDataset(tmp_path / "unfinished")
     with pytest.raises(UserError, match="margin 0.4 there, 0.5 now"):
         write_dataset_header(tmp_path / "unfinished", "video", 64, {"margin": 0.5})
+    (tmp_path / "unfinished" / "index.json").write_text("{\"clips\": [{\"bad\": 1}]}")
+    with pytest.raises(UserError, match="damaged"):
+        FaceDataset(tmp_path / "unfinished")
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
     with pytest.raises(UserError, match="not empty"):

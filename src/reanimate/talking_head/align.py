@@ -84,3 +84,12 @@ def stable_crops(points: np.ndarray, found: np.ndarray, size: int = 256, margin:
         boxes[index] = face_box(points[index], margin)
     boxes = smooth_over_time(boxes, found, sigma)
     return [Crop(float(b[0]), float(b[1]), float(b[2]), size) if ok else None for b, ok in zip(boxes, found)]
+
+
+def resize_crop(image: np.ndarray, points: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A square crop and its landmarks at another side length (pixel centres kept aligned)."""
+    if image.shape[0] == size:
+        return image, points
+    scale = size / image.shape[0]
+    image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return image, (points + 0.5) * scale - 0.5

@@ -2,12 +2,12 @@
 
 import os
 
-import cv2
 import numpy as np
 import torch
 
 from reanimate.core.errors import UserError
 from reanimate.nn.convert import to_tensor
+from reanimate.talking_head.align import resize_crop
 from reanimate.talking_head.raster import draw_landmarks
 from reanimate.talking_head.store import ClipFile, FaceDataset
 
@@ -27,8 +27,12 @@ class EpisodeDataset(torch.utils.data.Dataset):
         skip_short: leave out clips with fewer than K + 1 frames instead of refusing.
 
     Returns items as dicts of float tensors in [-1, 1]: `frames` and `landmarks` (K, 3, S, S),
-    `target` and `target_landmarks` (3, S, S), plus `video` (the clip's index, for the
-    discriminator's per-video W_i) and `identity` (index into `identities`).
+    `target` and `target_landmarks` (3, S, S), plus `video` (the clip's index in the dataset,
+    below `num_videos`, for the discriminator's per-video W_i) and `identity` (index into the
+    dataset's `identities`).
+
+    With a DataLoader, `set_epoch` reaches workers started after it: use the default
+    `persistent_workers=False`, or every epoch repeats the episodes of the first.
     """
 
     def __init__(self, dataset: "FaceDataset | str | os.PathLike", k: int = 8, size: int | None = None,
@@ -47,6 +51,7 @@ class EpisodeDataset(torch.utils.data.Dataset):
         if not self.clip_ids:
             raise UserError(f"no clip in {self.data.root} has K + 1 = {k + 1} frames with a face")
         self.identity_of = {name: i for i, name in enumerate(self.data.identities)}
+        self.num_videos = len(self.data.clips)  # short clips left out keep their numbers
         self._files: dict[int, ClipFile] = {}
 
     def __len__(self) -> int:
@@ -67,16 +72,13 @@ class EpisodeDataset(torch.utils.data.Dataset):
         clip = self._clip(clip_id)
         frames, marks = [], []
         for frame, points in zip(clip.frames(positions), clip.landmarks[list(positions)]):
-            if frame.shape[0] != self.size:
-                scale = self.size / frame.shape[0]
-                frame = cv2.resize(frame, (self.size, self.size),
-                                   interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-                points = (points + 0.5) * scale - 0.5
+            frame, points = resize_crop(frame, points, self.size)
             frames.append(to_tensor(frame))
             marks.append(to_tensor(draw_landmarks(points, (self.size, self.size))))
         return torch.stack(frames), torch.stack(marks)
 
     def __getitem__(self, index: int) -> dict:
+        index = range(len(self))[index]  # negative indices as for a list; out of range: IndexError
         clip_id = self.clip_ids[index]
         rng = np.random.default_rng((self.seed, self.epoch, index))
         picks = rng.choice(len(self._clip(clip_id)), self.k + 1, replace=False)

@@ -26,6 +26,7 @@ MODEL_FILES = {
 # dlib's HOG detector scans an 80x80 window: smaller faces need the frame enlarged first.
 _DETECTOR_FACE = 80
 _FACE_WIDTH_FOR_POINTS = 120  # faces smaller than this are enlarged before the shape predictor
+TRACK_FORMATS = (".npz", ".json")
 
 
 def import_dlib():
@@ -184,9 +185,7 @@ class LandmarkDetector:
             for frame in frames:
                 gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
                 near = last if last is not None and lost_for < self.reacquire else None
-                boxes = self.find_faces(gray, near)
-                if near is not None and not boxes:
-                    boxes = self.find_faces(gray)
+                boxes = self.find_faces(gray, near)  # falls back to the whole frame by itself
                 box = self._choose(boxes, last, lost_for)
                 faces.append(len(boxes))
                 if box is None:
@@ -197,19 +196,13 @@ class LandmarkDetector:
                     points = self.landmarks(gray, box)
                     raw.append(points)
                     found.append(True)
-                    # Track the landmarks' own box: steadier than the detector's.
-                    last, lost_for = _detector_like_box(points), 0
+                    # Follow the landmarks' own box: steadier than the detector's.
+                    last, lost_for = points_box(points).astype(np.float64), 0
                 bar.update()
         raw_points = np.stack(raw) if raw else np.zeros((0, NUM_LANDMARKS, 2), np.float32)
         found_mask = np.array(found, bool)
         return FaceTrack(points=smooth_over_time(raw_points, found_mask, smooth), raw=raw_points,
                          found=found_mask, faces=np.array(faces, np.int32))
-
-
-def _detector_like_box(points: np.ndarray) -> np.ndarray:
-    """A box like the HOG detector's from landmarks (it spans brows to chin, ear to ear)."""
-    x0, y0, x1, y1 = points_box(points)
-    return np.array([x0, y0, x1, y1], np.float64)
 
 
 def smooth_over_time(values: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
@@ -264,6 +257,6 @@ def save_track(track: FaceTrack, path, fps: float, size: tuple[int, int]) -> Non
                   for i, (p, ok, n) in enumerate(zip(track.points, track.found, track.faces))]
         data = json.dumps({"fps": fps, "width": size[0], "height": size[1], "frames": frames}).encode()
     else:
-        raise UserError(f"landmarks file {path} must end in .npz or .json")
+        raise UserError(f"landmarks file {path} must end in {' or '.join(TRACK_FORMATS)}")
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

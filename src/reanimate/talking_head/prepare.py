@@ -8,6 +8,7 @@ half-done video is simply done again (its clip file is written atomically, never
 
 import json
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -22,8 +23,8 @@ from reanimate.core.errors import UserError
 from reanimate.core.progress import progress, say
 from reanimate.io.video import VIDEO_EXTENSIONS, open_video
 from reanimate.talking_head.align import stable_crops
-from reanimate.talking_head.store import (CLIPS_DIR, ClipInfo, encode_jpeg, write_clip, write_dataset_header,
-                                         write_index)
+from reanimate.talking_head.store import (CLIPS_DIR, INDEX_FILE, ClipInfo, encode_jpeg, write_clip,
+                                          write_dataset_header, write_index)
 
 RECORDS_DIR = "records"
 IDENTITY_MODES = ("auto", "folder", "video")
@@ -72,10 +73,18 @@ _detector = None
 
 
 def _start_worker() -> None:
+    import signal
+
     import cv2
 
     # One process per core already: OpenCV's own threads would only fight the other workers.
     cv2.setNumThreads(1)
+    # Ctrl-C is the main process's to handle (it stops the pool); workers just finish or get stopped.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):  # die with the main process, even if it is killed outright
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _worker_detector():
@@ -96,40 +105,49 @@ def prepare_video(path: str, relative: str, identity: str, root: str, settings: 
     record = {"source": relative, "identity": identity, "status": "failed", "frames": 0, "frames_with_face": 0}
     options = PrepareSettings(**settings)
     try:
-        video = open_video(path)
-        wanted = list(range(0, len(video), options.every))
-        if options.max_frames:
-            wanted = wanted[:options.max_frames]
-        record["frames"] = len(wanted)
-        track = _worker_detector().track((frame for _, frame in video.frames(wanted)), smooth=options.smooth)
-        found = track.found
-        record["frames_with_face"] = int(found.sum())
-        if not found.any():
-            record.update(status="no_face", reason="no face found in any frame")
-            return record
-        crops = stable_crops(track.points, found, options.size, options.margin, options.box_smooth)
-        keep = [wanted[i] for i in np.flatnonzero(found)]
-        by_frame = dict(zip(wanted, range(len(wanted))))
-        images, points = [], []
-        # Second decoding pass: holding a whole HD video in memory between the passes would not scale.
-        for frame_number, frame in video.frames(keep):
-            position = by_frame[frame_number]
-            crop = crops[position]
-            images.append(encode_jpeg(crop.warp(frame)))
-            points.append(crop.apply(track.points[position]))
-        if len(images) != len(keep):
-            raise UserError(f"{relative} decoded differently the second time ({len(images)} of {len(keep)} frames)")
-        clip_file = Path(CLIPS_DIR) / (relative + ".safetensors")
-        write_clip(Path(root) / clip_file, images, np.stack(points), np.array(keep),
-                   {"identity": identity, "source": relative, "fps": f"{video.fps / options.every:.6g}"})
-        record.update(status="ok", file=clip_file.as_posix())
+        clip = _face_clip(path, options, record)
     except UserError as exc:
-        record["reason"] = str(exc)
-    except (OSError, ValueError, RuntimeError) as exc:  # codec and OpenCV errors: record, go on
-        record["reason"] = f"{type(exc).__name__}: {exc}"
-    finally:
-        record["seconds"] = round(time.perf_counter() - started, 3)
+        clip, record["reason"] = None, str(exc)
+    except Exception as exc:  # whatever a damaged source makes a codec, OpenCV or dlib raise: record, go on
+        clip, record["reason"] = None, f"{type(exc).__name__}: {exc}"
+    if clip is not None:
+        # Writing is outside the net above: a full disk or a read-only dataset must stop the run,
+        # not mark every remaining video as failed.
+        images, points, keep, fps = clip
+        clip_file = Path(CLIPS_DIR) / (relative + ".safetensors")
+        write_clip(Path(root) / clip_file, images, points, keep,
+                   {"identity": identity, "source": relative, "fps": f"{fps:.6g}"})
+        record.update(status="ok", file=clip_file.as_posix())
+    record["seconds"] = round(time.perf_counter() - started, 3)
     return record
+
+
+def _face_clip(path: str, options: PrepareSettings, record: dict):
+    """(JPEG crops, landmarks (N, 68, 2), source frame numbers, fps) of one video, or None if faceless."""
+    video = open_video(path)
+    wanted = list(range(0, len(video), options.every))
+    if options.max_frames:
+        wanted = wanted[:options.max_frames]
+    record["frames"] = len(wanted)
+    track = _worker_detector().track((frame for _, frame in video.frames(wanted)), smooth=options.smooth)
+    found = track.found
+    record["frames_with_face"] = int(found.sum())
+    if not found.any():
+        record.update(status="no_face", reason="no face found in any frame")
+        return None
+    crops = stable_crops(track.points, found, options.size, options.margin, options.box_smooth)
+    keep = [wanted[i] for i in np.flatnonzero(found)]
+    by_frame = dict(zip(wanted, range(len(wanted))))
+    images, points = [], []
+    # Second decoding pass: holding a whole HD video in memory between the passes would not scale.
+    for frame_number, frame in video.frames(keep):
+        position = by_frame[frame_number]
+        crop = crops[position]
+        images.append(encode_jpeg(crop.warp(frame)))
+        points.append(crop.apply(track.points[position]))
+    if len(images) != len(keep):
+        raise UserError(f"the video decoded differently the second time ({len(images)} of {len(keep)} frames)")
+    return images, np.stack(points), np.array(keep), video.fps / options.every
 
 
 def _record_path(root: Path, relative: str) -> Path:
@@ -158,7 +176,9 @@ def prepare_dataset(src: str | os.PathLike, out: str | os.PathLike, settings: Pr
     relatives = [v.relative_to(base).as_posix() for v in videos]
     nested = any("/" in r for r in relatives)
     identities = {r: identity_of(Path(r), identity, nested) for r in relatives}
-    write_dataset_header(root, "video", settings.size, asdict(settings))
+    write_dataset_header(root, "video", settings.size, {**asdict(settings), "identity": identity})
+    for leftover in [*root.glob(f"{CLIPS_DIR}/**/.*.tmp-*"), *root.glob(f"{RECORDS_DIR}/**/.*.tmp-*")]:
+        leftover.unlink(missing_ok=True)  # temporary files of a run that was killed
 
     records: dict[str, dict] = {}
     for relative in relatives:
@@ -167,6 +187,8 @@ def prepare_dataset(src: str | os.PathLike, out: str | os.PathLike, settings: Pr
                        or record.get("status") in ("no_face", "failed") and not retry_failed):
             records[relative] = record
     todo = [r for r in relatives if r not in records]
+    if todo:  # the dataset reads as unfinished until the new index is written
+        (root / INDEX_FILE).unlink(missing_ok=True)
     if records:
         say(f"resuming: {len(records)} of {len(relatives)} videos already done", show_progress)
 
@@ -190,36 +212,37 @@ def prepare_dataset(src: str | os.PathLike, out: str | os.PathLike, settings: Pr
             for job in jobs:
                 finish(prepare_video(*job))
         else:
-            # spawn, not fork: a forked copy of a process holding torch's thread pool can hang.
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker) as pool:
-                futures = [pool.submit(prepare_video, *job) for job in jobs]
-                try:
-                    for future in as_completed(futures):
-                        finish(future.result())
-                except BrokenProcessPool as exc:
-                    raise UserError(
-                        "a worker process died (out of memory, or killed). From a Python script, call this "
-                        "under `if __name__ == \"__main__\":` (worker processes re-import the script), or "
-                        "use workers=1. Finished videos are kept: run again to resume") from exc
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
+            _run_pool(jobs, workers, finish)
 
     return _finish_index(root, [records[r] for r in relatives])
+
+
+def _run_pool(jobs: list[tuple], workers: int, finish) -> None:
+    # spawn, not fork: a forked copy of a process holding torch's thread pool can hang.
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker)
+    futures = [pool.submit(prepare_video, *job) for job in jobs]
+    try:
+        for future in as_completed(futures):
+            finish(future.result())
+    except BaseException as exc:
+        # Ctrl-C or an error: stop at once, dropping queued videos and stopping the running ones
+        # (no clip is ever half-written, and without a record the next run does them again).
+        processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        if isinstance(exc, BrokenProcessPool):
+            raise UserError(
+                "a worker process died (out of memory, killed, or a crash in a decoder). "
+                "From a Python script, keep all top-level code under `if __name__ == \"__main__\":` (worker "
+                "processes re-import the script), or use workers=1. Finished videos are kept: run again to "
+                "resume") from exc
+        raise
+    pool.shutdown(wait=True)
 
 
 def _finish_index(root: Path, records: list[dict]) -> dict:
     clips = [ClipInfo(name=r["source"], file=r["file"], identity=r["identity"], source=r["source"],
                       frames=r["frames_with_face"]) for r in records if r["status"] == "ok"]
     failed = [{"source": r["source"], "reason": r.get("reason", r["status"])} for r in records if r["status"] != "ok"]
-    summary = {
-        "videos": len(records),
-        "clips": len(clips),
-        "frames": sum(r["frames"] for r in records),
-        "frames_with_face": sum(r["frames_with_face"] for r in records if r["status"] == "ok"),
-        "identities": len({c.identity for c in clips}),
-        "failed": failed,
-    }
-    write_index(root, clips, failed, summary)
-    return summary
+    return write_index(root, clips, failed, sum(r["frames"] for r in records))

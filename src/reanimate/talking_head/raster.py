@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 NUM_LANDMARKS = 68
-_SUBPIXEL_BITS = 4  # cv2 drawing with 1/16-pixel coordinates
+SUBPIXEL_BITS = 4  # cv2 drawing with 1/16-pixel coordinates
 
 
 class Part(NamedTuple):
@@ -63,8 +63,8 @@ def draw_landmarks(points: np.ndarray, size: tuple[int, int], thickness: int | N
     if not np.isfinite(points).all():
         return canvas
     thickness = thickness or default_thickness(width, height)
-    fixed = np.round(points * (1 << _SUBPIXEL_BITS)).astype(np.int32)  # (68, 2) in 1/16 px
+    fixed = np.round(points * (1 << SUBPIXEL_BITS)).astype(np.int32)  # (68, 2) in 1/16 px
     for part in PARTS:
         cv2.polylines(canvas, [fixed[list(part.indices)]], part.closed, part.colour, thickness,
-                      cv2.LINE_AA, _SUBPIXEL_BITS)
+                      cv2.LINE_AA, SUBPIXEL_BITS)
     return canvas

@@ -3,6 +3,7 @@
 import numpy as np
 
 from reanimate.io.image import contact_sheet
+from reanimate.talking_head.align import resize_crop
 from reanimate.talking_head.store import FaceDataset
 from reanimate.talking_head.raster import draw_landmarks
 
@@ -15,8 +16,6 @@ def dataset_sheet(dataset: FaceDataset, clips: int = 6, frames: int = 4, cell: i
         frames: frames per clip, spread evenly over the clip.
         cell: side of each picture in pixels.
     """
-    import cv2
-
     chosen = np.unique(np.linspace(0, len(dataset) - 1, min(clips, len(dataset))).round().astype(int))
     rows, labels = [], []
     for clip_id in chosen:
@@ -24,9 +23,7 @@ def dataset_sheet(dataset: FaceDataset, clips: int = 6, frames: int = 4, cell: i
         positions = np.unique(np.linspace(0, len(clip) - 1, min(frames, len(clip))).round().astype(int))
         row = []
         for image, points in zip(clip.frames(positions), clip.landmarks[positions]):
-            scale = cell / image.shape[0]
-            small = cv2.resize(image, (cell, cell), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-            points = (points + 0.5) * scale - 0.5
+            small, points = resize_crop(image, points, cell)
             row += [small, draw_landmarks(points, (cell, cell)), draw_landmarks(points, (cell, cell), image=small)]
         rows.append(row)
         labels.append(f"{info.name}  identity {info.identity}  {info.frames} frames")

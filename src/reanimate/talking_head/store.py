@@ -152,8 +152,11 @@ class FaceDataset:
         if not index_path.is_file():
             raise UserError(f"{self.root} is not finished ({INDEX_FILE} is missing): run the same "
                             "`reanimate faces prepare` command again to complete it")
-        index = json.loads(index_path.read_text())
-        self.clips = [ClipInfo(**c) for c in index["clips"]]
+        try:
+            index = json.loads(index_path.read_text())
+            self.clips = [ClipInfo(**c) for c in index["clips"]]
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+            raise UserError(f"{index_path} is damaged ({exc}): run the preparation command again to rewrite it") from exc
         self.failed: list[dict] = index.get("failed", [])
         self.summary: dict = index.get("summary", {})
         self.identities = sorted({c.identity for c in self.clips})
@@ -166,5 +169,18 @@ class FaceDataset:
         return ClipFile(self.root / self.clips[index].file)
 
 
-def write_index(root: Path, clips: list[ClipInfo], failed: list[dict], summary: dict) -> None:
+def write_index(root: Path, clips: list[ClipInfo], failed: list[dict], frames: int) -> dict:
+    """Write index.json (the dataset is finished from then on); returns the summary it holds.
+
+    `frames` counts every frame looked at, with or without a face, in failed videos too.
+    """
+    summary = {
+        "videos": len(clips) + len(failed),
+        "clips": len(clips),
+        "frames": frames,
+        "frames_with_face": sum(c.frames for c in clips),
+        "identities": len({c.identity for c in clips}),
+        "failed": failed,
+    }
     write_json(root / INDEX_FILE, {"clips": [c.__dict__ for c in clips], "failed": failed, "summary": summary})
+    return summary

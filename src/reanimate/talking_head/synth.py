@@ -16,11 +16,11 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
+from reanimate.talking_head.raster import SUBPIXEL_BITS
 from reanimate.talking_head.store import (CLIPS_DIR, ClipInfo, encode_jpeg, write_clip, write_dataset_header,
                                          write_index)
 
 _SUPERSAMPLE = 2  # drawn at twice the size, then area-averaged: anti-aliased edges everywhere
-_SHIFT = 4  # cv2 sub-pixel bits
 HAIR_STYLES = ("short", "long", "bald", "bob")
 
 
@@ -192,11 +192,23 @@ def _background(face: Identity, size: int, tint: float) -> np.ndarray:
 
 
 def _poly(canvas, points, colour, closed=True, thickness=-1):
-    fixed = np.round(points * (1 << _SHIFT)).astype(np.int32)
+    fixed = np.round(points * (1 << SUBPIXEL_BITS)).astype(np.int32)
     if thickness < 0:
-        cv2.fillPoly(canvas, [fixed], colour, cv2.LINE_AA, _SHIFT)
+        cv2.fillPoly(canvas, [fixed], colour, cv2.LINE_AA, SUBPIXEL_BITS)
     else:
-        cv2.polylines(canvas, [fixed], closed, colour, max(1, int(round(thickness))), cv2.LINE_AA, _SHIFT)
+        cv2.polylines(canvas, [fixed], closed, colour, max(1, int(round(thickness))), cv2.LINE_AA, SUBPIXEL_BITS)
+
+
+def _circle(canvas, centre, radius: float, colour, thickness: float = -1) -> None:
+    one = 1 << SUBPIXEL_BITS
+    cv2.circle(canvas, tuple(int(v) for v in np.round(np.asarray(centre) * one)), int(radius * one), colour,
+               -1 if thickness < 0 else max(1, int(thickness)), cv2.LINE_AA, SUBPIXEL_BITS)
+
+
+def _blend(canvas: np.ndarray, layer: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`layer` where the anti-aliased uint8 `mask` is on, `canvas` elsewhere (clips irises and teeth)."""
+    alpha = (mask.astype(np.float32) / 255.0)[:, :, None]
+    return (layer * alpha + canvas * (1 - alpha)).astype(np.uint8)
 
 
 def _shade(colour, factor) -> tuple:
@@ -236,15 +248,13 @@ def render_face(face: Identity, pose: Pose, size: int = 256, tint: float = 1.0) 
         _poly(canvas, ear, _shade(skin, 0.9))
         if face.earrings is not None:
             ring = project(np.array([[side * 1.02, 0.72, -0.05]]))[0]
-            cv2.circle(canvas, tuple(np.round(ring * 16).astype(int)), int(0.06 * px * 16), face.earrings,
-                       max(1, int(0.03 * px)), cv2.LINE_AA, _SHIFT)
+            _circle(canvas, ring, 0.06 * px, face.earrings, 0.03 * px)
     # The face: jaw line (landmarks 0-16) closed over the forehead.
     _poly(canvas, np.concatenate([lm[0:17], outline[1:-1]]), skin)
     if face.blush:
         for cheek in project(np.array([[-0.6, 0.55, 0.4], [0.6, 0.55, 0.4]])):
             overlay = canvas.copy()
-            cv2.circle(overlay, tuple(np.round(cheek * 16).astype(int)), int(0.16 * px * 16), (235, 120, 120), -1,
-                       cv2.LINE_AA, _SHIFT)
+            _circle(overlay, cheek, 0.16 * px, (235, 120, 120))
             canvas = cv2.addWeighted(overlay, 0.35, canvas, 0.65, 0)
     if face.hair_style != "bald":
         hairline = project(_head_outline(face, 0.0, face.forehead * face.hairline))
@@ -258,11 +268,9 @@ def render_face(face: Identity, pose: Pose, size: int = 256, tint: float = 1.0) 
         _poly(layer, eye, (245, 245, 240))
         centre = eye.mean(axis=0) + np.array(pose.gaze) * face.eye_w * px
         radius = face.eye_h * 0.95 * px
-        cv2.circle(layer, tuple(np.round(centre * 16).astype(int)), int(radius * 16), face.iris, -1, cv2.LINE_AA, _SHIFT)
-        cv2.circle(layer, tuple(np.round(centre * 16).astype(int)), int(radius * 0.45 * 16), (15, 15, 15), -1,
-                   cv2.LINE_AA, _SHIFT)
-        alpha = (mask.astype(np.float32) / 255.0)[:, :, None]
-        canvas = (layer * alpha + canvas * (1 - alpha)).astype(np.uint8)
+        _circle(layer, centre, radius, face.iris)
+        _circle(layer, centre, radius * 0.45, (15, 15, 15))
+        canvas = _blend(canvas, layer, mask)
         _poly(canvas, eye, (40, 30, 30), closed=True, thickness=0.025 * px)
     for start in (17, 22):
         _poly(canvas, lm[start:start + 5], _shade(hair, 0.8), closed=False, thickness=face.brow_width * px)
@@ -282,14 +290,12 @@ def render_face(face: Identity, pose: Pose, size: int = 256, tint: float = 1.0) 
         _poly(mask, inner, 255)
         layer = canvas.copy()
         _poly(layer, teeth, (245, 245, 235))
-        alpha = (mask.astype(np.float32) / 255.0)[:, :, None]
-        canvas = (layer * alpha + canvas * (1 - alpha)).astype(np.uint8)
+        canvas = _blend(canvas, layer, mask)
     _poly(canvas, lm[60:68], _shade(face.lips, 0.6), closed=True, thickness=0.015 * px)
     if face.glasses is not None:
         for start in (36, 42):
             centre = lm[start:start + 6].mean(axis=0)
-            cv2.circle(canvas, tuple(np.round(centre * 16).astype(int)), int(face.eye_w * 1.45 * px * 16),
-                       face.glasses, max(1, int(0.035 * px)), cv2.LINE_AA, _SHIFT)
+            _circle(canvas, centre, face.eye_w * 1.45 * px, face.glasses, 0.035 * px)
         bridge = np.array([lm[39] + [face.eye_w * 0.45 * px, 0], lm[42] - [face.eye_w * 0.45 * px, 0]])
         _poly(canvas, bridge, face.glasses, closed=False, thickness=0.035 * px)
     image = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
@@ -335,6 +341,8 @@ def synth_dataset(out, identities: int = 8, frames: int = 64, videos_per_identit
         raise UserError("--identities, --frames and --videos-per-identity must be at least 1")
     if size < 32:
         raise UserError(f"--size {size} is too small: use at least 32")
+    if seed < 0:
+        raise UserError(f"--seed {seed} must be >= 0")
     root = Path(out)
     settings = {"identities": identities, "frames": frames, "videos_per_identity": videos_per_identity,
                 "seed": seed, "fps": fps}
@@ -362,7 +370,4 @@ def synth_dataset(out, identities: int = 8, frames: int = 64, videos_per_identit
                     bar.update(frames)
                 clips.append(ClipInfo(name=name, file=file.as_posix(), identity=f"synth-{person:04d}",
                                       source="synthetic", frames=frames))
-    summary = {"videos": len(clips), "clips": len(clips), "frames": len(clips) * frames,
-               "frames_with_face": len(clips) * frames, "identities": identities, "failed": []}
-    write_index(root, clips, [], summary)
-    return summary
+    return write_index(root, clips, [], len(clips) * frames)
