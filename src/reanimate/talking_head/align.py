@@ -27,7 +27,8 @@ class Crop:
 
     @property
     def matrix(self) -> np.ndarray:
-        """(2, 3) affine matrix, source pixel -> crop pixel (cv2's convention: pixel centres at integers)."""
+        """(2, 3) affine matrix, source point -> crop point, as cv2.warpAffine reads it; the box's left
+        edge cx - side/2 maps to 0 and its right edge to `size`."""
         s = self.scale
         return np.array([[s, 0.0, -(self.cx - self.side / 2) * s],
                          [0.0, s, -(self.cy - self.side / 2) * s]])

@@ -8,6 +8,7 @@ become jitter of the generated head.
 """
 
 import importlib.util
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -152,6 +153,34 @@ class LandmarkDetector:
         # dlib returns integer pixel positions of the enlarged region; +0.5 is the pixel centre.
         return ((points + 0.5) / scale - 0.5 + [x0, y0]).astype(np.float32)
 
+    def upright_faces(self, gray: np.ndarray, last: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Faces near the last landmarks, searched in a view turned so the last face is upright.
+
+        dlib's HOG detector only knows upright faces and loses a head tilted by more than about 20
+        degrees; turning the search window by the last known tilt finds it again. Returns
+        (box, landmarks) pairs in frame pixels.
+        """
+        eyes = last[42:48].mean(axis=0) - last[36:42].mean(axis=0)
+        tilt = math.degrees(math.atan2(eyes[1], eyes[0]))
+        if abs(tilt) < 8:
+            return []  # an upright window was already searched
+        box = points_box(last)
+        side = max(box[2] - box[0], box[3] - box[1], 1.0)
+        centre = (box[:2] + box[2:]) / 2
+        scale = _FACE_WIDTH_FOR_POINTS / side
+        view_side = int(2.6 * side * scale)
+        turn = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), tilt, scale)  # (2, 3) frame -> view
+        turn[:, 2] += view_side / 2 - centre
+        view = cv2.warpAffine(gray, turn, (view_side, view_side), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        back = cv2.invertAffineTransform(turn)  # (2, 3) view -> frame
+        found = []
+        for rect in self._detector(view, 0):
+            shape = self._predictor(view, rect)
+            points = np.array([(p.x, p.y) for p in shape.parts()], np.float64) @ back[:, :2].T + back[:, 2]
+            found.append((points_box(points), points.astype(np.float32)))
+        return found
+
     # -- tracking ----------------------------------------------------------------------------
     def _choose(self, boxes: list[np.ndarray], last: np.ndarray | None, lost_for: int) -> np.ndarray | None:
         if not boxes:
@@ -179,13 +208,17 @@ class LandmarkDetector:
             A `FaceTrack`.
         """
         raw, found, faces = [], [], []
-        last, lost_for = None, 0
+        last, last_points, lost_for = None, None, 0
         bar = progress(total, "landmarks", "frame", enabled=show_progress)
         with bar:
             for frame in frames:
                 gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
                 near = last if last is not None and lost_for < self.reacquire else None
                 boxes = self.find_faces(gray, near)  # falls back to the whole frame by itself
+                known: dict[int, np.ndarray] = {}  # landmarks already found with a box
+                if not boxes and near is not None:
+                    pairs = self.upright_faces(gray, last_points)
+                    boxes, known = [b for b, _ in pairs], {id(b): p for b, p in pairs}
                 box = self._choose(boxes, last, lost_for)
                 faces.append(len(boxes))
                 if box is None:
@@ -193,11 +226,11 @@ class LandmarkDetector:
                     found.append(False)
                     lost_for += 1
                 else:
-                    points = self.landmarks(gray, box)
+                    points = known[id(box)] if id(box) in known else self.landmarks(gray, box)
                     raw.append(points)
                     found.append(True)
                     # Follow the landmarks' own box: steadier than the detector's.
-                    last, lost_for = points_box(points).astype(np.float64), 0
+                    last, last_points, lost_for = points_box(points).astype(np.float64), points, 0
                 bar.update()
         raw_points = np.stack(raw) if raw else np.zeros((0, NUM_LANDMARKS, 2), np.float32)
         found_mask = np.array(found, bool)
