@@ -345,6 +345,43 @@ def show_faces(dataset: PathLike, out: PathLike, *, clips: int = 6, frames: int 
     return Path(out)
 
 
+# -- talking heads: meta-learning -----------------------------------------------------------------
+
+def meta_train(dataset: PathLike, run_dir: PathLike, *, preset: str = "small", steps: int = 1000,
+               device: str = "auto", seed: int = 0, show_progress: bool = True, **overrides: Any):
+    """Meta-learn the talking-head networks on a face dataset (Zakharov et al., Sec. 3.2).
+
+    Args:
+        dataset: a folder made by `prepare_faces` or `synth_faces`.
+        run_dir: training states, `preview.png` (+ `previews/`), `log.jsonl`, `tensorboard/`.
+        preset: "tiny", "small" (64 px, CPU), "paper" (256 px) or a YAML file; `overrides` change
+            single settings (batch_size=8, k=8, holdout=4, lr_g=..., perceptual="vgg19", ...).
+        steps: train until the run has done this many steps in all; running again resumes.
+        device: "auto", "cpu", "cuda", "cuda:N"; under torchrun each process takes its local GPU.
+
+    Returns:
+        The `MetaTrainer` (its networks, `evaluate()`, `preview()`).
+
+    Example:
+        >>> meta_train("synthetic", "runs/small", preset="small", steps=2000, holdout=4)
+    """
+    from reanimate.talking_head.config import load_config
+    from reanimate.talking_head.meta_train import meta_train as run
+
+    return run(dataset, run_dir, load_config(preset, **overrides), steps, device, seed, show_progress)
+
+
+def export_talking_head(run_dir: PathLike, out: PathLike, *, overwrite: bool = False) -> Path:
+    """Write a meta-training run's newest state as a model folder (config.json + model.safetensors).
+
+    Example:
+        >>> export_talking_head("runs/small", "models/small")
+    """
+    from reanimate.talking_head.model import export_run
+
+    return export_run(run_dir, out, overwrite=overwrite)
+
+
 __all__ = ["UserError", "Stylizer", "StylizeConfig", "load_config", "train", "stylize", "load_model", "render", "metrics",
            "tune", "demo", "detect_landmarks", "prepare_faces", "synth_faces", "show_faces", "EpisodeDataset",
-           "FaceDataset"]
+           "FaceDataset", "meta_train", "export_talking_head"]

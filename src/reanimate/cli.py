@@ -224,9 +224,11 @@ def demo(out, clip, style, train_seconds, preset, device, quiet):
              show_progress=not quiet)
 
 
-from reanimate.cli_faces import faces  # noqa: E402  (the group is defined in its own module)
+from reanimate.cli_faces import faces  # noqa: E402  (the groups are defined in their own modules)
+from reanimate.cli_talk import talk  # noqa: E402
 
 main.add_command(faces)
+main.add_command(talk)
 
 
 def run() -> None:

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
@@ -45,3 +46,17 @@ def load_yaml(path, what: str = "preset") -> dict[str, Any]:
 
 def to_json(config) -> str:
     return json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True)
+
+
+def load_preset(cls: type[T], preset: str, preset_dir: Path, overrides: dict[str, Any]) -> T:
+    """`cls` from a named preset in `preset_dir` (or a YAML file), then non-None overrides on top."""
+    path = Path(preset)
+    names = sorted(p.stem for p in preset_dir.glob("*.yaml"))
+    if path.suffix.lower() in (".yaml", ".yml", ".json") or path.is_file():
+        data, name = load_yaml(path), path.stem
+    elif preset in names:
+        data, name = load_yaml(preset_dir / f"{preset}.yaml"), preset
+    else:
+        raise UserError(f"--preset {preset!r} is neither a preset ({', '.join(names)}) nor a YAML file")
+    data = {"preset": name, **data, **{k: v for k, v in overrides.items() if v is not None}}
+    return from_dict(cls, data, f"preset {preset}")

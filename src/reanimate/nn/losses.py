@@ -33,92 +33,157 @@ def inception_weights_path() -> Path:
 
 
 class InceptionFeatures(nn.Module):
-    """Early Inception-v3 stages (conv, conv_1, conv_2: 32/32/64 channels at 1/2 resolution).
-
-    Their receptive fields (3-7 px) match VGG19's conv1_1/relu1_2/conv2_1 used by the paper.
-    """
+    """Inception-v3 stages as a perceptual network; by default the early ones (conv, conv_1, conv_2:
+    32/32/64 channels at 1/2 resolution), whose 3-7 px receptive fields match the VGG19 layers of
+    Texler et al. Faces use deeper taps as well (`FACE_LAYERS`)."""
 
     layers = ("conv", "conv_1", "conv_2")
+    FACE_LAYERS = ("conv_1", "conv_2", "conv_4", "mixed")
 
-    def __init__(self):
+    def __init__(self, layers: tuple[str, ...] | None = None):
         super().__init__()
         with warnings.catch_warnings():  # TorchScript is deprecated, but it is the format these weights ship in
             warnings.simplefilter("ignore", DeprecationWarning)
             scripted = torch.jit.load(str(inception_weights_path()), map_location="cpu")
-        stages = scripted.net.layers
-        self.stages = nn.ModuleList([getattr(stages, name) for name in self.layers])
+        names = [name for name, _ in scripted.net.layers.named_children()]
+        self.taps = tuple(layers or self.layers)
+        unknown = set(self.taps) - set(names)
+        if unknown:
+            raise ValueError(f"unknown Inception stages {sorted(unknown)}; known: {names}")
+        last = max(names.index(t) for t in self.taps)
+        self.names = names[:last + 1]
+        self.stages = nn.ModuleList([getattr(scripted.net.layers, name) for name in self.names])
         for p in self.parameters():
             p.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         # The TF Inception was trained on RGB scaled to [-1, 1]: exactly our range, no conversion.
         features = []
-        for stage in self.stages:
+        for name, stage in zip(self.names, self.stages):
             x = stage(x)
-            features.append(x)
+            if name in self.taps:
+                features.append(x)
         return features
 
 
-def _vgg19_state_dict(source: str | None) -> dict[str, torch.Tensor]:
+# torchvision's layer plans: channel counts, "M" = max-pool; indices of `features` follow them.
+_VGG_PLANS = {
+    "vgg16": (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),
+    "vgg19": (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"),
+}
+VGGFACE_URL = "https://www.robots.ox.ac.uk/~albanie/models/pytorch-mcn/vgg_face_dag.pth"
+_VGGFACE_MEAN_RGB = (129.186279296875, 104.76238250732422, 93.59396362304688)  # 0-255
+
+
+def _load_state_dict(source: str | None, default_url: str, what: str, option: str) -> dict[str, torch.Tensor]:
+    """Weights from a file (.pth/.pt with tensors only, or .safetensors) or a URL (cached by torch.hub)."""
     if source is None or str(source).startswith(("http://", "https://")):
-        url = source or VGG19_URL
+        url = source or default_url
         try:
             return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=True, weights_only=True)
         except Exception as exc:  # network errors come in many types
-            raise UserError(f"cannot download VGG19 weights from {url} ({exc}): pass a local file with "
-                            "--vgg19-weights PATH or use --perceptual inception") from exc
+            raise UserError(f"cannot download {what} weights from {url} ({exc}): pass a local file with "
+                            f"{option} PATH or use the offline 'inception' backbone") from exc
     path = Path(os.path.expanduser(source))
     if not path.is_file():
-        raise UserError(f"VGG19 weights {path} do not exist")
+        raise UserError(f"{what} weights {path} do not exist")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
             return load_file(str(path))
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise UserError(f"VGG19 weights {path} cannot be read ({exc})") from exc
+        raise UserError(f"{what} weights {path} cannot be read ({exc})") from exc
 
 
-class VGG19Features(nn.Module):
-    """VGG19 conv1_1, relu1_2, conv2_1 (the paper's layers), from torchvision-format weights.
+def _vgg_layers(plan: tuple, upto: int) -> nn.Sequential:
+    layers, ch = [], 3
+    for item in plan:
+        if item == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers += [nn.Conv2d(ch, item, 3, padding=1), nn.ReLU()]
+            ch = item
+    return nn.Sequential(*layers[:upto + 1])
+
+
+def _named_to_torchvision(state: dict[str, torch.Tensor], plan: tuple) -> dict[str, torch.Tensor]:
+    """MatConvNet/Caffe names (conv1_1.weight, ...) -> torchvision's features.N.weight."""
+    out, index, block, conv = {}, 0, 1, 1
+    for item in plan:
+        if item == "M":
+            index, block, conv = index + 1, block + 1, 1
+            continue
+        for kind in ("weight", "bias"):
+            key = f"conv{block}_{conv}.{kind}"
+            if key in state:
+                out[f"features.{index}.{kind}"] = state[key]
+        index, conv = index + 2, conv + 1
+    return out
+
+
+class VGGFeatures(nn.Module):
+    """Activations of a VGG network at torchvision `features` indices, for perceptual losses.
 
     Args:
-        weights: a file (torchvision's vgg19-*.pth or .safetensors with `features.N.weight` keys)
-            or a URL; None downloads torchvision's ImageNet weights on first use (cached by torch.hub).
+        arch: "vgg19" (ImageNet, torchvision) or "vgg16" (the VGG-Face layout).
+        taps: indices into torchvision's `features` whose outputs are returned.
+        weights: file or URL; None downloads `default_url`.
+        face: VGG-Face weights: RGB in 0-255 minus the VGG-Face mean (MatConvNet's conversion,
+            keys conv1_1.weight ...), or BGR when the file has torchvision keys (Caffe conversions).
+            Otherwise torchvision's ImageNet input: RGB in [0, 1], normalized by mean and std.
     """
 
-    # torchvision indices: 0 conv1_1, 1 relu, 2 conv1_2, 3 relu1_2, 4 pool, 5 conv2_1
-    taps = (0, 3, 5)
-
-    def __init__(self, weights: str | None = None):
+    def __init__(self, arch: str, taps: tuple[int, ...], weights: str | None = None, face: bool = False,
+                 default_url: str = VGG19_URL, option: str = "--vgg19-weights"):
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3, padding=1),
-        )
-        state = _vgg19_state_dict(weights)
-        wanted = {k: v for k, v in state.items() if k.startswith("features.") and int(k.split(".")[1]) <= 5}
+        plan = _VGG_PLANS[arch]
+        self.taps = tuple(taps)
+        self.features = _vgg_layers(plan, max(self.taps))
+        what = "VGG-Face" if face else arch.upper()
+        state = _load_state_dict(weights, default_url, what, option)
+        self.bgr = face and any(k.startswith("features.") for k in state)
+        if not any(k.startswith("features.") for k in state):
+            state = _named_to_torchvision(state, plan)
         own = {f"features.{k}" for k in self.features.state_dict()}
-        missing = own - set(wanted)
+        missing = own - set(state)
         if missing:
-            raise UserError(f"VGG19 weights lack {', '.join(sorted(missing))}: expected torchvision's vgg19 format")
-        self.load_state_dict(wanted)
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+            raise UserError(f"{what} weights lack {', '.join(sorted(missing)[:4])}: expected torchvision's "
+                            f"{arch} format (features.N.weight) or conv1_1.weight-style names")
+        try:
+            self.load_state_dict({k: state[k] for k in own})
+        except RuntimeError as exc:
+            raise UserError(f"{what} weights do not fit the {arch} layout ({str(exc).splitlines()[-1].strip()})") from exc
+        self.face = face
+        mean, std = ((_VGGFACE_MEAN_RGB, (1.0, 1.0, 1.0)) if face
+                     else (tuple(255 * m for m in _IMAGENET_MEAN), tuple(255 * s for s in _IMAGENET_STD)))
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         for p in self.parameters():
             p.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        # torchvision VGG: RGB in [0, 1], normalised with the ImageNet mean and std.
-        x = ((x + 1) / 2 - self.mean) / self.std
+        # Each weight set gets the colour order, range and normalization it was trained with.
+        x = ((x + 1) * 127.5 - self.mean) / self.std  # RGB, 0-255 based
+        if self.bgr:
+            x = x.flip(1)
         features = []
         for index, layer in enumerate(self.features):
             x = layer(x)
             if index in self.taps:
                 features.append(x)
         return features
+
+
+def VGG19Features(weights: str | None = None, taps: tuple[int, ...] = (0, 3, 5)) -> VGGFeatures:
+    """torchvision's ImageNet VGG19; default taps conv1_1, relu1_2, conv2_1 (Texler et al.).
+    Zakharov et al. use relu1_1, relu2_1, relu3_1, relu4_1, relu5_1: taps (1, 6, 11, 20, 29)."""
+    return VGGFeatures("vgg19", taps, weights)
+
+
+def VGGFaceFeatures(weights: str | None = None, taps: tuple[int, ...] = (1, 6, 11, 18, 25)) -> VGGFeatures:
+    """VGG-Face (Parkhi et al. 2015, a VGG16), relu1_1 .. relu5_1 as in Zakharov et al."""
+    return VGGFeatures("vgg16", taps, weights, face=True, default_url=VGGFACE_URL, option="--vggface-weights")
 
 
 def build_backbone(name: str, vgg19_weights: str | None = None) -> nn.Module | None:

@@ -4,8 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reanimate.core.config import from_dict, load_yaml
-from reanimate.core.errors import UserError
+from reanimate.core.config import load_preset
 
 PRESET_DIR = Path(__file__).parent / "presets"
 BACKBONES = ("inception", "vgg19", "none")
@@ -106,13 +105,4 @@ def load_config(preset: str = "paper", **overrides: Any) -> StylizeConfig:
         >>> load_config("fast", patch_size=48).patch_size
         48
     """
-    path = Path(preset)
-    if path.suffix.lower() in (".yaml", ".yml", ".json") or path.is_file():
-        data, name = load_yaml(path), path.stem
-    elif preset in preset_names():
-        data, name = load_yaml(PRESET_DIR / f"{preset}.yaml"), preset
-    else:
-        raise UserError(f"--preset {preset!r} is neither a preset ({', '.join(preset_names())}) nor a YAML file")
-    data = {"preset": name, **data, **{k: v for k, v in overrides.items() if v is not None}}
-    return from_dict(StylizeConfig, data, f"preset {preset}")
-
+    return load_preset(StylizeConfig, preset, PRESET_DIR, overrides)

@@ -1,0 +1,326 @@
+"""Meta-learning of the talking-head networks (Zakharov et al., Sec. 3.2), on one process or many.
+
+Each step draws one episode per batch slot: a training video i, K of its frames with their
+landmark images for the embedding ê_i, and one more frame as the target. G and E take one step on
+content + adversarial + feature matching + match losses, then D one step on the hinge loss (plus
+the match term for W_i). Under torchrun the same code runs with DistributedDataParallel: every
+process takes its own slice of each step's episodes, rank 0 logs and saves. Running the same
+command again resumes from the newest training state in the run folder.
+"""
+
+import copy
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from reanimate.core import distributed
+from reanimate.core.checkpoint import latest_training_state, load_training_state, save_training_state
+from reanimate.core.config import to_json
+from reanimate.core.errors import UserError
+from reanimate.core.files import write_json
+from reanimate.core.progress import progress, say
+from reanimate.io.image import contact_sheet, write_png
+from reanimate.nn.convert import to_image
+from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig
+from reanimate.talking_head.data import EpisodeDataset
+from reanimate.talking_head.discriminator import Discriminator
+from reanimate.talking_head.full_models import EmbedderGenerator, Losses, check_finite
+from reanimate.talking_head.store import FaceDataset
+
+PREVIEW_EPOCH = 2**31 - 1  # a fixed epoch: the preview shows the same episodes all run long
+# Settings that may change when a run resumes (everything else must match the saved state).
+_RESUMABLE_CHANGES = {"workers", "log_every", "preview_seconds", "checkpoint_seconds", "lr_g", "lr_d"}
+
+
+class StepSampler:
+    """Batches of (clip index, epoch) for steps start, start+1, ...: step t takes episodes
+    t*B*W .. (t+1)*B*W - 1 of a per-epoch permutation, and process `rank` its own B of them.
+    Depends only on (seed, step), so a resumed run continues the same sequence."""
+
+    def __init__(self, num_clips: int, batch: int, rank: int, world: int, seed: int, start: int):
+        self.num_clips, self.batch, self.rank, self.world, self.seed, self.start = num_clips, batch, rank, world, seed, start
+        self._orders: dict[int, np.ndarray] = {}
+
+    def _order(self, epoch: int) -> np.ndarray:
+        if epoch not in self._orders:
+            self._orders = {epoch: np.random.default_rng((self.seed, 7, epoch)).permutation(self.num_clips)}
+        return self._orders[epoch]
+
+    def batch_at(self, step: int) -> list[tuple[int, int]]:
+        first = (step * self.world + self.rank) * self.batch
+        items = []
+        for slot in range(first, first + self.batch):
+            epoch, position = divmod(slot, self.num_clips)
+            items.append((int(self._order(epoch)[position]), epoch))
+        return items
+
+    def __iter__(self):
+        step = self.start
+        while True:
+            yield self.batch_at(step)
+            step += 1
+
+
+def _unwrap(module):
+    return module.module if isinstance(module, DistributedDataParallel) else module
+
+
+class MetaTrainer:
+    """Builds the networks, optimizers and data for a run folder; `train(steps)` runs to that step.
+
+    Args:
+        config: a `TalkConfig` (see `reanimate.talking_head.config.load_config`).
+        dataset: a prepared face dataset folder (`reanimate faces prepare` or `faces synth`).
+        run_dir: training states, previews, `log.jsonl`, TensorBoard logs, `config.json`.
+        device: "auto", "cpu", "cuda", ...; under torchrun each process takes its local GPU.
+        seed: seeds the weights and the episode sequence.
+    """
+
+    def __init__(self, config: TalkConfig, dataset, run_dir, device: str = "auto", seed: int = 0,
+                 show_progress: bool = True):
+        self.context = distributed.init(device)
+        self.device = self.context.device
+        self.config, self.seed = config, seed
+        self.run_dir = Path(run_dir)
+        self.show = show_progress and self.context.is_main
+        self.data = FaceDataset(dataset)
+        self.episodes = EpisodeDataset(self.data, k=config.k, size=config.image_size, seed=seed,
+                                       holdout=config.holdout)
+        self.num_videos = self.episodes.num_videos
+        torch.manual_seed(seed)
+        self.eg = EmbedderGenerator(config).to(self.device)
+        self.discriminator = Discriminator(config, self.num_videos).to(self.device)
+        self.ema = copy.deepcopy(self.eg.generator).eval().requires_grad_(False) if config.ema_decay else None
+        self.losses = Losses(config).to(self.device)
+        betas = tuple(config.betas)
+        self.opt_g = torch.optim.Adam(self.eg.parameters(), lr=config.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=betas)
+        self.step = 0
+        self._resume()
+        if self.context.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.eg = DistributedDataParallel(self.eg, device_ids=ids)
+            self.discriminator = DistributedDataParallel(self.discriminator, device_ids=ids)
+        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
+                         and torch.cuda.is_bf16_supported() else torch.autocast("cpu", enabled=False))
+        self._writer = None
+
+    # -- state -------------------------------------------------------------------------------
+    def state(self) -> dict:
+        """Everything a resume needs, from the unwrapped modules."""
+        return {
+            "step": self.step, "config": asdict(self.config), "num_videos": self.num_videos, "seed": self.seed,
+            "eg": _unwrap(self.eg).state_dict(), "discriminator": _unwrap(self.discriminator).state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else {},
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def _resume(self) -> None:
+        path = latest_training_state(self.run_dir)
+        if path is None:
+            return
+        state = load_training_state(path)
+        saved = state["config"]
+        mine = asdict(self.config)
+        model_diff = [f"{k} {saved.get(k)} there, {mine[k]} now" for k in MODEL_FIELDS if saved.get(k) != mine[k]]
+        if model_diff or state["num_videos"] != self.num_videos:
+            if state["num_videos"] != self.num_videos:
+                model_diff.append(f"{state['num_videos']} videos there, {self.num_videos} now")
+            raise UserError(f"{path} was made by another run (preset {saved.get('preset')!r}: {'; '.join(model_diff)}): "
+                            "use the same --preset and dataset to resume, or a new --run folder")
+        changed = [k for k in mine if k not in MODEL_FIELDS and k != "preset" and saved.get(k) != mine[k]
+                   and not (isinstance(mine[k], tuple) and list(mine[k]) == saved.get(k))]
+        hard = [k for k in changed if k not in _RESUMABLE_CHANGES]
+        if hard:
+            raise UserError(f"{path} was trained with other settings ({', '.join(f'{k}={saved.get(k)}' for k in hard)}): "
+                            "use the same settings to resume, or a new --run folder")
+        self.eg.load_state_dict(state["eg"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        if self.ema is not None and state["ema"]:
+            self.ema.load_state_dict(state["ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        for group in self.opt_g.param_groups:  # a changed learning rate takes effect
+            group["lr"] = self.config.lr_g
+        for group in self.opt_d.param_groups:
+            group["lr"] = self.config.lr_d
+        torch.set_rng_state(state["torch_rng"])
+        self.step = int(state["step"])
+        say(f"resuming {self.run_dir} at step {self.step}", self.show)
+
+    def save(self) -> None:
+        if self.context.is_main:
+            save_training_state(self.run_dir, self.step, self.state())
+
+    # -- one step ----------------------------------------------------------------------------
+    def train_step(self, batch: dict) -> dict[str, float]:
+        frames, marks = batch["frames"].to(self.device), batch["landmarks"].to(self.device)
+        target, target_marks = batch["target"].to(self.device), batch["target_landmarks"].to(self.device)
+        video = batch["video"].to(self.device)
+        d_plain = _unwrap(self.discriminator)
+        with self.autocast:
+            fake, embedding = self.eg(frames, marks, target_marks)
+            fake_score, fake_maps = self.discriminator(fake, target_marks, video)
+            with torch.no_grad():
+                _, real_maps = d_plain(target, target_marks, video)
+                w_video = d_plain.W(video).detach()
+            g_terms = self.losses.generator(fake, target, fake_score, fake_maps, real_maps, embedding.float(), w_video)
+        check_finite(g_terms, self.step, "generator")
+        self.opt_g.zero_grad(set_to_none=True)
+        sum(g_terms.values()).backward()
+        self.opt_g.step()
+        # The discriminator on real and generated frames in one forward (one DDP pass per backward).
+        with self.autocast:
+            both = torch.cat([target, fake.detach()])
+            scores, _ = self.discriminator(both, torch.cat([target_marks, target_marks]), torch.cat([video, video]))
+            real_score, fake_score = scores.float().chunk(2)
+            d_terms = self.losses.discriminator(real_score, fake_score, d_plain.W(video), embedding.detach().float())
+        check_finite(d_terms, self.step, "discriminator")
+        self.opt_d.zero_grad(set_to_none=True)
+        sum(d_terms.values()).backward()
+        self.opt_d.step()
+        if self.ema is not None:
+            with torch.no_grad():
+                for averaged, current in zip(self.ema.parameters(), _unwrap(self.eg).generator.parameters()):
+                    averaged.lerp_(current, 1 - self.config.ema_decay)
+                for averaged, current in zip(self.ema.buffers(), _unwrap(self.eg).generator.buffers()):
+                    averaged.copy_(current)
+        self.step += 1
+        logged = {f"g/{k}": v.item() for k, v in g_terms.items()} | {f"d/{k}": v.item() for k, v in d_terms.items()}
+        return logged | {"d/real_score": real_score.mean().item(), "d/fake_score": fake_score.mean().item()}
+
+    # -- the loop ----------------------------------------------------------------------------
+    def loader(self):
+        sampler = StepSampler(len(self.episodes), self.config.batch_size, self.context.rank, self.context.world,
+                              self.seed, self.step)
+        return torch.utils.data.DataLoader(self.episodes, batch_sampler=sampler, num_workers=self.config.workers,
+                                           pin_memory=self.device.type == "cuda")
+
+    def train(self, steps: int) -> None:
+        """Train until the run has done `steps` steps in all (a resumed run finishes the job)."""
+        if self.context.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_json(self.run_dir / "config.json", json.loads(to_json(self.config)) | {
+                "dataset": str(self.data.root), "num_videos": self.num_videos, "seed": self.seed,
+                "processes": self.context.world})
+        if self.step >= steps:
+            say(f"{self.run_dir} is already at step {self.step} of {steps}", self.show)
+            return
+        bar = progress(steps, "meta-training", "step", enabled=self.show, initial=self.step)
+        last_save = last_preview = started = time.monotonic()
+        start_step, logged = self.step, {}
+        try:
+            with bar:
+                for batch in self.loader():
+                    try:
+                        logged = self.train_step(batch)
+                    except torch.cuda.OutOfMemoryError as exc:
+                        raise UserError(f"out of GPU memory at batch size {self.config.batch_size} per process: "
+                                        f"try --batch-size {max(1, self.config.batch_size // 2)}") from exc
+                    bar.update()
+                    now = time.monotonic()
+                    if self.step % self.config.log_every == 0 or self.step == steps:
+                        logged = distributed.mean_over_processes(logged, self.context)
+                        self._log(logged, (self.step - start_step) / max(now - started, 1e-9))
+                        bar.set_postfix_str(" ".join(f"{k.split('/')[1][:4]} {v:.3g}" for k, v in logged.items()
+                                                     if k.startswith("g/")), refresh=False)
+                    if now - last_preview >= self.config.preview_seconds or self.step == start_step + 1:
+                        self.preview()
+                        last_preview = now
+                    if now - last_save >= self.config.checkpoint_seconds:
+                        self.save()
+                        last_save = now
+                    if self.step >= steps:
+                        break
+        except KeyboardInterrupt:
+            self.save()
+            raise
+        self.save()
+        self.preview()
+        if self._writer is not None:
+            self._writer.close()
+
+    def _log(self, values: dict[str, float], rate: float) -> None:
+        if not self.context.is_main:
+            return
+        record = {"step": self.step, "steps_per_s": round(rate, 4), **{k: round(v, 6) for k, v in values.items()}}
+        with open(self.run_dir / "log.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        writer = self._tensorboard()
+        if writer is not None:
+            for key, value in values.items():
+                writer.add_scalar(key, value, self.step)
+
+    def _tensorboard(self):
+        if self._writer is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # TensorBoard is optional: log.jsonl has everything
+                return None
+            self._writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+        return self._writer
+
+    @torch.no_grad()
+    def evaluate(self, limit: int = 48) -> dict[str, float]:
+        """Mean L1 (pixels in [-1, 1]) of generated held-out frames of training videos, and of simply
+        copying a source frame (the baseline a model must beat). Needs `holdout` > 0."""
+        if not self.config.holdout:
+            return {}
+        eg = _unwrap(self.eg)
+        was_training = eg.training
+        eg.eval()
+        generator = self.ema if self.ema is not None else eg.generator
+        pairs = [(i, t) for t in range(self.config.holdout) for i in range(len(self.episodes))][:limit]
+        errors, copies = [], []
+        for index, target in pairs:
+            item = self.episodes.heldout(index, target)
+            embedding = eg.embedder(item["frames"][None].to(self.device), item["landmarks"][None].to(self.device))
+            fake = generator(item["target_landmarks"][None].to(self.device), embedding)[0].cpu()
+            errors.append((fake - item["target"]).abs().mean().item())
+            copies.append((item["frames"][0] - item["target"]).abs().mean().item())
+        eg.train(was_training)
+        return {"eval/heldout_l1": float(np.mean(errors)), "eval/copy_l1": float(np.mean(copies))}
+
+    @torch.no_grad()
+    def preview(self, count: int = 3) -> Path | None:
+        """preview.png: per row, source frames | target landmarks | generated | real (fixed episodes)."""
+        if not self.context.is_main:
+            return None
+        items = [self.episodes[(i, PREVIEW_EPOCH)] for i in range(min(count, len(self.episodes)))]
+        batch = {k: torch.stack([torch.as_tensor(item[k]) for item in items]) for k in items[0]}
+        eg = _unwrap(self.eg)
+        was_training = eg.training
+        eg.eval()
+        frames = batch["frames"].to(self.device)
+        embedding = eg.embedder(frames, batch["landmarks"].to(self.device))
+        generator = self.ema if self.ema is not None else eg.generator
+        fake = generator(batch["target_landmarks"].to(self.device), embedding)
+        eg.train(was_training)
+        rows = []
+        for i in range(len(items)):
+            sources = [to_image(f) for f in batch["frames"][i][:3]]
+            rows.append(sources + [to_image(batch["target_landmarks"][i]), to_image(fake[i]), to_image(batch["target"][i])])
+        sheet = contact_sheet(rows, [f"step {self.step}: {min(3, self.config.k)} of K={self.config.k} source frames | "
+                                     "landmarks | generated | real"] + [""] * (len(rows) - 1))
+        write_png(self.run_dir / "preview.png", sheet)
+        write_png(self.run_dir / "previews" / f"{self.step:07d}.png", sheet)
+        writer = self._tensorboard()
+        if writer is not None:
+            writer.add_image("preview", sheet, self.step, dataformats="HWC")
+        return self.run_dir / "preview.png"
+
+
+def meta_train(dataset, run_dir, config: TalkConfig, steps: int, device: str = "auto", seed: int = 0,
+               show_progress: bool = True) -> MetaTrainer:
+    trainer = MetaTrainer(config, dataset, run_dir, device, seed, show_progress)
+    try:
+        trainer.train(steps)
+    finally:
+        distributed.shutdown(trainer.context)
+    return trainer
