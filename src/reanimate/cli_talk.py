@@ -12,7 +12,8 @@ def talk():
 
 @talk.command("meta-train")
 @click.argument("dataset")
-@click.option("--run", "run_dir", required=True, help="Run folder: training states, previews, logs.")
+@click.option("--run", "--run-dir", "run_dir", required=True,
+              help="Run folder: training states, previews, logs (--run-dir under torchrun, which claims --run).")
 @click.option("--preset", default="small", show_default=True,
               help="tiny (tests), small (CPU, 64 px), paper (256 px, 64->512 channels) or a YAML file.")
 @click.option("--steps", type=click.IntRange(1), required=True, help="Train until the run has done this many steps.")
@@ -40,7 +41,7 @@ def meta_train(dataset, run_dir, preset, steps, batch_size, k, holdout, lr_g, lr
     Example:
       reanimate faces synth --identities 32 --frames 48 --size 64 --out synthetic
       reanimate talk meta-train synthetic --run runs/small --preset small --steps 2000
-    Several GPUs:  torchrun --nproc_per_node 4 -m reanimate talk meta-train ...
+    Several GPUs:  torchrun --nproc_per_node 4 -m reanimate talk meta-train synthetic --run-dir runs/small ...
     Running the same command again resumes from the newest training state.
     """
     from reanimate import api

@@ -1,6 +1,6 @@
 import torch
 
-from reanimate.nn.losses import VGG19Features, build_backbone, lsgan_loss, perceptual_loss
+from reanimate.nn.losses import VGG19Features, VGGFaceFeatures, build_backbone, lsgan_loss, perceptual_loss
 
 
 def fake_vgg19_state(path):
@@ -45,3 +45,49 @@ def test_lsgan_targets():
     ones, zeros = torch.ones(4), torch.zeros(4)
     assert lsgan_loss(ones, real=True) == 0 and lsgan_loss(zeros, real=False) == 0
     assert lsgan_loss(zeros, real=True) == 1 and build_backbone("none") is None
+
+
+def _vgg_face_state(named: bool) -> dict:
+    """conv1_1, conv1_2, conv2_1 of VGG-Face with random weights, in MatConvNet or torchvision naming."""
+    torch.manual_seed(1)
+    convs = [("conv1_1", 0, 64, 3), ("conv1_2", 2, 64, 64), ("conv2_1", 5, 128, 64)]
+    state = {}
+    for name, index, out_ch, in_ch in convs:
+        key = name if named else f"features.{index}"
+        state[f"{key}.weight"] = torch.randn(out_ch, in_ch, 3, 3) * 0.05
+        state[f"{key}.bias"] = torch.randn(out_ch) * 0.1
+    return state
+
+
+def test_vgg_face_gets_0_255_input_minus_its_mean_in_the_right_colour_order(tmp_path):
+    x = torch.rand(1, 3, 8, 8) * 2 - 1
+    mean = torch.tensor([129.186279296875, 104.76238250732422, 93.59396362304688]).view(1, 3, 1, 1)
+    for named in (True, False):
+        state = _vgg_face_state(named)
+        torch.save(state, tmp_path / "face.pth")
+        vgg = VGGFaceFeatures(str(tmp_path / "face.pth"), taps=(1, 6))
+        pixels = (x + 1) * 127.5 - mean  # RGB, 0-255, mean removed
+        if not named:
+            pixels = pixels.flip(1)  # torchvision-keyed files are Caffe conversions: BGR
+        weight = state["conv1_1.weight" if named else "features.0.weight"]
+        bias = state["conv1_1.bias" if named else "features.0.bias"]
+        manual = torch.relu(torch.nn.functional.conv2d(pixels, weight, bias, padding=1))
+        first, second = vgg(x)
+        assert torch.allclose(first, manual, atol=1e-4) and second.shape == (1, 128, 4, 4)
+
+
+def test_wrong_vgg_files_are_explained(tmp_path):
+    import pytest
+
+    from reanimate.core.errors import UserError
+
+    torch.save({"conv1_1.weight": torch.zeros(64, 3, 3, 3)}, tmp_path / "partial.pth")
+    with pytest.raises(UserError, match="lack"):
+        VGGFaceFeatures(str(tmp_path / "partial.pth"), taps=(1,))
+    state = _vgg_face_state(True)
+    state["conv1_1.weight"] = torch.zeros(32, 3, 3, 3)
+    torch.save(state, tmp_path / "wrong.pth")
+    with pytest.raises(UserError, match="do not fit"):
+        VGGFaceFeatures(str(tmp_path / "wrong.pth"), taps=(1, 6))
+    with pytest.raises(UserError, match="do not exist"):
+        VGGFaceFeatures(str(tmp_path / "missing.pth"))
