@@ -382,6 +382,62 @@ def export_talking_head(run_dir: PathLike, out: PathLike, *, overwrite: bool = F
     return export_run(run_dir, out, overwrite=overwrite)
 
 
+# -- talking heads: few-shot avatars ----------------------------------------------------------------
+
+def animate(model: PathLike, sources: list[PathLike], driver: PathLike | Video, out: PathLike, *, shots: int = 8,
+            finetune_steps: int = 0, finetune_seconds: float | None = None, adapt: bool = True,
+            side_by_side: bool = False, save_person: PathLike | None = None, device: str = "auto",
+            overwrite: bool = False, show_progress: bool = True) -> dict:
+    """Make the person in `sources` move like the face in `driver` (Zakharov et al., Sec. 3.3).
+
+    Args:
+        model: a model folder from `export_talking_head` (or a `TalkingHeadModel`).
+        sources: photos (one face each) and/or videos of the person; faces are found, cropped and
+            landmarked automatically.
+        driver: the driving video; its frame rate is kept. Frames without a face hold the last pose.
+        shots: T, how many source faces make the person.
+        finetune_steps / finetune_seconds: fine-tune on the shots first (FT); 0 = feed-forward (FF).
+        adapt: give the driver's landmarks the source's face shape (keep pose and expression).
+        side_by_side: write driver crop | driving landmarks | generated.
+        save_person: also save the (fine-tuned) person as a model folder.
+
+    Returns:
+        {"out", "frames", "driver_frames_without_face", "shots", "finetune_steps", ...}
+
+    Example:
+        >>> animate("models/small", ["me1.jpg", "me2.jpg"], "speech.mp4", "me-talking.mp4", shots=2)
+    """
+    from reanimate.talking_head.animate import animate as run
+
+    result = run(model, sources, driver, out, shots=shots, finetune_steps=finetune_steps,
+                 finetune_seconds=finetune_seconds, adapt=adapt, side_by_side=side_by_side, device=device,
+                 save_person=save_person, overwrite=overwrite, show_progress=show_progress)
+    return {k: v for k, v in result.items() if k not in ("avatar", "driver_crops", "driver_points")}
+
+
+def evaluate_talking_head(model: PathLike, dataset: PathLike, *, shots: tuple[int, ...] = (1, 8, 32), targets: int = 8,
+                          finetune_steps: int = 40, max_videos: int = 16, device: str = "auto",
+                          show_progress: bool = True) -> dict:
+    """The paper's Table 1 protocol: FID, SSIM and CSIM of FF and FT avatars on held-out frames.
+
+    Returns:
+        {"rows": [{"method": "FF"|"FT"|"copy", "shots", "fid", "ssim", "csim", "images"}], ...}
+
+    Example:
+        >>> evaluate_talking_head("models/small", "test-faces", shots=(1, 8))["rows"]
+    """
+    from reanimate.talking_head.evaluate import evaluate
+
+    return evaluate(model, dataset, shots, targets, finetune_steps, max_videos, device, show_progress)
+
+
+def talk_demo(out: PathLike = "talk-demo", **options: Any) -> dict:
+    """Animate the real man of carphone_pristine.mp4; see `reanimate.talking_head.demo`."""
+    from reanimate.talking_head.demo import run_demo
+
+    return run_demo(out, **options)
+
+
 __all__ = ["UserError", "Stylizer", "StylizeConfig", "load_config", "train", "stylize", "load_model", "render", "metrics",
            "tune", "demo", "detect_landmarks", "prepare_faces", "synth_faces", "show_faces", "EpisodeDataset",
-           "FaceDataset", "meta_train", "export_talking_head"]
+           "FaceDataset", "meta_train", "export_talking_head", "animate", "evaluate_talking_head", "talk_demo"]

@@ -68,3 +68,102 @@ def export(run_dir, out, overwrite):
     from reanimate import api
 
     click.echo(f"wrote {api.export_talking_head(run_dir, out, overwrite=overwrite)}")
+
+
+@talk.command("animate")
+@click.option("--model", required=True, help="A model folder from `reanimate talk export`.")
+@click.option("--source", "sources", multiple=True, required=True,
+              help="A photo (one face) or video of the person. Repeatable.")
+@click.option("--driver", required=True, help="The driving video: its face's motion is copied.")
+@click.option("--out", required=True, help="Output video (.mp4, ...) or a folder of PNGs.")
+@click.option("--shots", type=click.IntRange(1), default=8, show_default=True, help="T: source faces used.")
+@click.option("--finetune-steps", type=click.IntRange(0), default=0, show_default=True,
+              help="Fine-tune on the shots first (FT); 0 = feed-forward (FF).")
+@click.option("--finetune-seconds", type=click.FloatRange(0), default=None, help="Fine-tuning time budget instead.")
+@click.option("--no-adapt", is_flag=True, help="Use the driver's landmarks as they are (no face-shape adaptation).")
+@click.option("--side-by-side", is_flag=True, help="Write driver | landmarks | generated.")
+@click.option("--save-person", default=None, help="Also save the person as a model folder.")
+@click.option("--device", default="auto", show_default=True, help=f"{', '.join(DEVICE_CHOICES)} or cuda:N")
+@click.option("--overwrite", is_flag=True)
+@click.option("--quiet", "-q", is_flag=True)
+def animate_command(model, sources, driver, out, shots, finetune_steps, finetune_seconds, no_adapt, side_by_side,
+                    save_person, device, overwrite, quiet):
+    """Make the person of --source move like the face in --driver.
+
+    \b
+    Example:
+      reanimate talk animate --model models/small --source me.jpg --driver speech.mp4 --out me.mp4 \\
+          --shots 1 --finetune-steps 200
+    """
+    from reanimate import api
+
+    result = api.animate(model, list(sources), driver, out, shots=shots, finetune_steps=finetune_steps,
+                         finetune_seconds=finetune_seconds, adapt=not no_adapt, side_by_side=side_by_side,
+                         save_person=save_person, device=device, overwrite=overwrite, show_progress=not quiet)
+    click.echo(f"wrote {result['out']}: {result['frames']} frames, {result['shots']} shots, "
+               f"{result['finetune_steps']} fine-tuning steps"
+               + (f"; driver face missing in {result['driver_frames_without_face']} frames (last pose held)"
+                  if result["driver_frames_without_face"] else ""))
+
+
+def _shot_counts(values: tuple[str, ...]) -> tuple[int, ...]:
+    counts = [part for value in values for part in value.replace(",", " ").split()]
+    if not counts or not all(c.isdigit() and int(c) > 0 for c in counts):
+        raise click.BadParameter(f"{' '.join(values)!r}: give shot counts like --shots 1,8,32", param_hint="--shots")
+    return tuple(sorted({int(c) for c in counts}))
+
+
+@talk.command("eval")
+@click.option("--model", required=True, help="A model folder from `reanimate talk export`.")
+@click.argument("dataset")
+@click.option("--shots", "shot_values", multiple=True, default=("1,8,32",), show_default=True,
+              help="T values: --shots 1,8,32 or repeated --shots 1 --shots 8.")
+@click.option("--targets", type=click.IntRange(1), default=8, show_default=True, help="Held-out frames per video.")
+@click.option("--finetune-steps", type=click.IntRange(0), default=40, show_default=True, help="FT steps (0: FF only).")
+@click.option("--max-videos", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--out", default=None, help="Also write the table as JSON here.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--quiet", "-q", is_flag=True)
+def eval_command(model, dataset, shot_values, targets, finetune_steps, max_videos, out, as_json, device, quiet):
+    """FID, SSIM and CSIM of few-shot avatars on held-out frames of DATASET (the paper's Table 1).
+
+    \b
+    Example:
+      reanimate talk eval --model models/small test-faces --shots 1,8 --json
+    """
+    import json
+
+    from reanimate import api
+    from reanimate.core.files import write_json
+    from reanimate.talking_head.evaluate import format_table
+
+    result = api.evaluate_talking_head(model, dataset, shots=_shot_counts(shot_values), targets=targets,
+                                       finetune_steps=finetune_steps, max_videos=max_videos, device=device,
+                                       show_progress=not quiet)
+    if out:
+        write_json(out, result)
+    click.echo(json.dumps(result, indent=2) if as_json else format_table(result))
+
+
+@talk.command("demo")
+@click.option("--out", default="talk-demo", show_default=True)
+@click.option("--model", default=None, help="A meta-learned model folder (default: a fresh small network).")
+@click.option("--shots", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--finetune-seconds", type=click.FloatRange(1), default=180.0, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--quiet", "-q", is_flag=True)
+def demo_command(out, model, shots, finetune_seconds, device, quiet):
+    """Animate the real man of carphone_pristine.mp4: shots from the first half, driven by the second.
+
+    Writes OUT/animated.mp4 (real | landmarks | generated), OUT/contact-sheet.png, OUT/scores.json.
+    """
+    from reanimate import api
+    from reanimate.talking_head.model import TalkingHeadModel
+
+    loaded = TalkingHeadModel.from_pretrained(model) if model else None
+    result = api.talk_demo(out, model=loaded, shots=shots, finetune_seconds=finetune_seconds, device=device,
+                           show_progress=not quiet)
+    click.echo(f"{result['frames']} held-out frames: SSIM {result['ssim']:.3f}, CSIM {result['csim']:.3f}, "
+               f"face distance {result['face_distance']:.3f} (dlib descriptor; < 0.6 = same person) after "
+               f"{result['finetune_steps']} fine-tuning steps")

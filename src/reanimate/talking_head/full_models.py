@@ -71,7 +71,7 @@ class Losses(nn.Module):
         if c.feature_matching_weight:
             fm = torch.stack([F.l1_loss(f, r) for f, r in zip(fake_maps, real_maps)]).sum()
             terms["feature_matching"] = c.feature_matching_weight * fm
-        if c.match_weight:
+        if c.match_weight and w_video is not None:
             terms["match"] = c.match_weight * F.l1_loss(embedding, w_video)
         return terms
 
@@ -79,7 +79,7 @@ class Losses(nn.Module):
         """Hinge loss (the ReLUs matter: without them D is rewarded without bound), and the match
         term pulling W_i towards the embedding of its video (ê without gradient)."""
         terms = {"real": F.relu(1 - real_score).mean(), "fake": F.relu(1 + fake_score).mean()}
-        if self.config.match_weight:
+        if self.config.match_weight and w_video is not None:
             terms["match"] = self.config.match_weight * F.l1_loss(w_video, embedding)
         return terms
 

@@ -1,0 +1,173 @@
+"""Few-shot avatars (Zakharov et al., Sec. 3.3): a new person from T photos or frames.
+
+Feed-forward: the embedder averages the T shots into ê and the generator runs with ψ̂ = P·ê.
+Fine-tuning: ψ' = P·ê and the discriminator's w' = w_0 + ê become trainable, and the generator and
+discriminator are fine-tuned on the T shots (content + adversarial + feature matching; no match term,
+there is no W_i for a new person). The embedder is not changed.
+"""
+
+import copy
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from reanimate.core.checkpoint import load_model_folder, save_model_folder
+from reanimate.core.errors import UserError
+from reanimate.core.progress import progress
+from reanimate.io.image import IMAGE_EXTENSIONS, read_image
+from reanimate.io.video import open_video
+from reanimate.nn.convert import to_image, to_tensor
+from reanimate.talking_head.align import Crop, face_box, stable_crops
+from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig
+from reanimate.talking_head.full_models import Losses
+from reanimate.talking_head.generator import Generator
+from reanimate.talking_head.landmarks import LandmarkDetector
+from reanimate.talking_head.model import TalkingHeadModel
+from reanimate.talking_head.raster import draw_landmarks
+
+PERSON_KIND = "talking-head-person"
+MARGIN = 0.4  # the crop margin of `reanimate faces prepare`: shots and drivers are framed as in training
+
+
+def landmark_images(points: np.ndarray, size: int) -> torch.Tensor:
+    """(N, 68, 2) crop landmarks -> (N, 3, size, size) landmark images in [-1, 1]."""
+    return torch.stack([to_tensor(draw_landmarks(p, (size, size))) for p in points])
+
+
+def load_shots(sources, size: int, shots: int, detector: LandmarkDetector) -> tuple[list[np.ndarray], np.ndarray]:
+    """Face crops (T x (size, size, 3) uint8) and their landmarks (T, 68, 2) from photos and videos.
+
+    A photo must show exactly one face; a video gives its tracked face, T frames spread over it.
+    """
+    crops, points = [], []
+    for source in map(Path, sources):
+        if source.suffix.lower() in IMAGE_EXTENSIONS:
+            image = read_image(source, "source image")
+            gray = image.mean(axis=2).astype(np.uint8)
+            boxes = detector.find_faces(gray)
+            if not boxes:
+                raise UserError(f"no face found in {source}: use a photo where the face is visible and upright")
+            if len(boxes) > 1:
+                raise UserError(f"{source} shows {len(boxes)} faces: crop it to the one person to animate")
+            landmarks = detector.landmarks(gray, boxes[0])
+            crop = Crop(*face_box(landmarks, MARGIN), size)
+            crops.append(crop.warp(image))
+            points.append(crop.apply(landmarks))
+        else:
+            video = open_video(source)
+            track = detector.track((f for _, f in video.frames()), total=len(video))
+            if not track.found.any():
+                raise UserError(f"no face found in any frame of {source}")
+            boxes = stable_crops(track.points, track.found, size, MARGIN)
+            found = np.flatnonzero(track.found)
+            chosen = found[np.unique(np.linspace(0, len(found) - 1, min(shots, len(found))).round().astype(int))]
+            for index, frame in video.frames(chosen.tolist()):
+                crops.append(boxes[index].warp(frame))
+                points.append(boxes[index].apply(track.points[index]))
+    if len(crops) < shots:
+        raise UserError(f"--shots {shots} but the sources give only {len(crops)} face(s): add photos or lower --shots")
+    chosen = np.unique(np.linspace(0, len(crops) - 1, shots).round().astype(int))
+    return [crops[i] for i in chosen], np.stack([points[i] for i in chosen])
+
+
+class Avatar:
+    """A person from T shots: feed-forward at once, `finetune()` for a closer likeness.
+
+    Args:
+        model: a meta-learned `TalkingHeadModel`.
+        frames: T face crops, RGB uint8 at the model's size (from `load_shots`).
+        points: (T, 68, 2) their landmarks.
+    """
+
+    def __init__(self, model: TalkingHeadModel, frames: list[np.ndarray], points: np.ndarray,
+                 device: torch.device | str = "cpu"):
+        self.model, self.device = model.to(device).eval(), torch.device(device)
+        self.size = model.config.image_size
+        self.frames = torch.stack([to_tensor(f) for f in frames]).to(self.device)  # (T, 3, S, S)
+        self.marks = landmark_images(points, self.size).to(self.device)
+        self.points = points
+        with torch.no_grad():
+            self.embedding = model.embedder(self.frames[None], self.marks[None])  # ê: (1, embed_dim)
+            self.psi = model.generator.psi(self.embedding)  # ψ̂ = P·ê
+        self.generator: Generator = model.generator
+        self.finetuned_steps = 0
+
+    @torch.no_grad()
+    def render(self, marks: torch.Tensor, batch: int = 8) -> list[np.ndarray]:
+        """Faces for (N, 3, S, S) landmark images, as RGB uint8 crops."""
+        self.generator.eval()
+        out = []
+        for start in range(0, len(marks), batch):
+            chunk = marks[start:start + batch].to(self.device)
+            out += [to_image(x) for x in self.generator(chunk, psi=self.psi.expand(len(chunk), -1))]
+        return out
+
+    def finetune(self, steps: int = 0, seconds: float | None = None, lr: float = 5e-5, batch: int = 4,
+                 show_progress: bool = True, config: TalkConfig | None = None, seed: int = 0) -> dict[str, float]:
+        """Fine-tune G (with ψ') and D (with w' = w_0 + ê) on the shots (Sec. 3.3), `batch` random shots
+        per step; returns the last losses."""
+        if steps <= 0 and not seconds:
+            return {}
+        config = config or TalkConfig(**{k: getattr(self.model.config, k) for k in MODEL_FIELDS}, preset="finetune",
+                                      match_weight=0.0, pixel_weight=10.0, perceptual="inception")
+        self.generator = copy.deepcopy(self.generator).train()
+        discriminator = copy.deepcopy(self.model.discriminator).train()
+        self.psi = torch.nn.Parameter(self.psi.detach().clone())
+        w = torch.nn.Parameter(self.embedding.detach().clone())  # D adds w_0: w' = w_0 + ê
+        losses = Losses(config).to(self.device)
+        opt_g = torch.optim.Adam([*self.generator.parameters(), self.psi], lr=lr, betas=(0.0, 0.999))
+        opt_d = torch.optim.Adam([*discriminator.parameters(), w], lr=lr * 4, betas=(0.0, 0.999))
+        count = min(batch, len(self.frames))
+        rng = torch.Generator().manual_seed(seed)
+        bar = progress(steps or None, "fine-tuning", "step", enabled=show_progress)
+        started, terms = time.monotonic(), {}
+        with bar:
+            while (steps and self.finetuned_steps < steps) or (not steps and time.monotonic() - started < seconds):
+                if steps and seconds and time.monotonic() - started >= seconds:
+                    break
+                pick = torch.randperm(len(self.frames), generator=rng)[:count].to(self.device)
+                target, marks = self.frames[pick], self.marks[pick]
+                psi, w_all = self.psi.expand(count, -1), w.expand(count, -1)
+                fake = self.generator(marks, psi=psi)
+                fake_score, fake_maps = discriminator(fake, marks, w=w_all)
+                with torch.no_grad():
+                    _, real_maps = discriminator(target, marks, w=w_all)
+                g_terms = losses.generator(fake, target, fake_score, fake_maps, real_maps, None, None)
+                opt_g.zero_grad(set_to_none=True)
+                sum(g_terms.values()).backward()
+                opt_g.step()
+                scores, _ = discriminator(torch.cat([target, fake.detach()]), torch.cat([marks, marks]),
+                                          w=w.expand(2 * count, -1))
+                real_score, fake_score = scores.chunk(2)
+                d_terms = losses.discriminator(real_score, fake_score, None, None)
+                opt_d.zero_grad(set_to_none=True)
+                sum(d_terms.values()).backward()
+                opt_d.step()
+                self.finetuned_steps += 1
+                terms = {k: v.item() for k, v in g_terms.items()}
+                bar.update()
+                bar.set_postfix_str(" ".join(f"{k[:4]} {v:.3g}" for k, v in terms.items()), refresh=False)
+        self.w = w.detach()
+        self.generator.eval()
+        return terms
+
+    def save_pretrained(self, folder: str | os.PathLike, overwrite: bool = False) -> Path:
+        """The person as a model folder: generator weights and ψ (no embedder or shots needed later)."""
+        state = {f"generator.{k}": v for k, v in self.generator.state_dict().items()} | {"psi": self.psi.detach()}
+        meta = {"kind": PERSON_KIND, "version": 1, "model": self.model.config.model_dict(),
+                "finetuned_steps": self.finetuned_steps}
+        return save_model_folder(folder, meta, state, overwrite=overwrite)
+
+
+def load_person(folder: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[Generator, torch.Tensor]:
+    """A saved person: its generator and ψ."""
+    meta, state = load_model_folder(folder)
+    if meta.get("kind") != PERSON_KIND:
+        raise UserError(f"{folder} is not a saved person (kind {meta.get('kind')!r})")
+    config = TalkConfig(**meta["model"], preset="person")
+    generator = Generator(config)
+    generator.load_state_dict({k.removeprefix("generator."): v for k, v in state.items() if k != "psi"})
+    return generator.to(device).eval(), state["psi"].to(device)
