@@ -368,6 +368,8 @@ def meta_train(dataset: PathLike, run_dir: PathLike, *, preset: str = "small", s
     from reanimate.talking_head.config import load_config
     from reanimate.talking_head.meta_train import meta_train as run
 
+    if overrides.get("vggface_weights") and overrides.get("vggface_weight") is None:
+        overrides["vggface_weight"] = 2e-3  # the weight MISSION.md quotes from the paper
     return run(dataset, run_dir, load_config(preset, **overrides), steps, device, seed, show_progress)
 
 

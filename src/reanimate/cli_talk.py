@@ -20,7 +20,7 @@ def talk():
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="Episodes per step and process.")
 @click.option("--k", "k", type=click.IntRange(1), default=None, help="Frames per episode for the embedding (paper: 8).")
 @click.option("--holdout", type=click.IntRange(0), default=None,
-              help="Last frames of each clip kept out of training; the held-out L1 is logged.")
+              help="Last frames of each clip kept out of training (MetaTrainer.evaluate() measures them).")
 @click.option("--lr-g", type=float, default=None, help="Embedder and generator learning rate.")
 @click.option("--lr-d", type=float, default=None, help="Discriminator learning rate.")
 @click.option("--perceptual", type=click.Choice(["inception", "vgg19", "none"]), default=None,
@@ -46,8 +46,6 @@ def meta_train(dataset, run_dir, preset, steps, batch_size, k, holdout, lr_g, lr
     """
     from reanimate import api
 
-    if vggface_weights and vggface_weight is None:
-        vggface_weight = 2e-3  # the paper's weight, for VGG-Face fed 0-255 mean-subtracted input as here
     api.meta_train(dataset, run_dir, preset=preset, steps=steps, device=device, seed=seed, show_progress=not quiet,
                    batch_size=batch_size, k=k, holdout=holdout, lr_g=lr_g, lr_d=lr_d, perceptual=perceptual,
                    vgg19_weights=vgg19_weights, vggface_weights=vggface_weights, vggface_weight=vggface_weight,

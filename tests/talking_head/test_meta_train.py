@@ -120,9 +120,17 @@ def test_export_and_load_round_trip(dataset, tmp_path):
         export_run(tmp_path / "nothing", tmp_path / "model2")
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_two_processes_stay_in_sync(dataset, tmp_path):
     torchrun = Path(sys.executable).parent / "torchrun"
-    result = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", "29533",
+    result = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", str(_free_port()),
                              str(Path(__file__).parent / "ddp_check.py"), str(dataset), str(tmp_path / "run"),
                              str(tmp_path / "out.json")], capture_output=True, text=True, timeout=300,
                             env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"})

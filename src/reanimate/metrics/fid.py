@@ -26,8 +26,9 @@ class InceptionPool:
         out = []
         for start in range(0, len(images), batch):
             x = torch.from_numpy(np.stack(images[start:start + batch])).permute(0, 3, 1, 2).float()
-            x = F.interpolate(x.to(self.device) / 127.5 - 1, size=(299, 299), mode="bilinear", align_corners=False)
-            out.append(self.net(x).double().cpu().numpy())  # (B, 2048), input range [-1, 1]
+            # fid-helper's range for this network: 0..255 -> -1..0.9921875 (TF Inception's x/128 - 1).
+            x = F.interpolate(x.to(self.device) / 128.0 - 1, size=(299, 299), mode="bilinear", align_corners=False)
+            out.append(self.net(x).double().cpu().numpy())  # (B, 2048)
         return np.concatenate(out)
 
 

@@ -69,6 +69,8 @@ def animate(model_dir, sources, driver, out, *, shots: int = 8, finetune_steps: 
     from reanimate.core.device import resolve_device
 
     check_output_free(out, overwrite)
+    if save_person is not None:
+        check_output_free(save_person, overwrite)
     device = resolve_device(device)
     model = model_dir if isinstance(model_dir, TalkingHeadModel) else TalkingHeadModel.from_pretrained(model_dir, device)
     size = model.config.image_size
@@ -86,16 +88,15 @@ def animate(model_dir, sources, driver, out, *, shots: int = 8, finetune_steps: 
             show_progress)
     if adapt:
         driving = adapt_shape(driving, points)
-    marks = landmark_images(driving, size)
-    bar = progress(len(marks), "animating", "frame", enabled=show_progress)
+    bar = progress(len(driving), "animating", "frame", enabled=show_progress)
     with FrameWriter(out, video.fps, overwrite=overwrite) as writer, bar:
-        for start in range(0, len(marks), 16):
-            for offset, face in enumerate(avatar.render(marks[start:start + 16])):
+        for start in range(0, len(driving), 16):  # landmark images per chunk: memory stays flat
+            for offset, face in enumerate(avatar.render(landmark_images(driving[start:start + 16], size))):
                 index = start + offset
                 if side_by_side:
                     face = np.concatenate([crops[index], draw_landmarks(driving[index], (size, size)), face], axis=1)
                 writer.write(face, video.frame_name(index))
                 bar.update()
-    return {"out": str(out), "frames": len(marks), "driver_frames_without_face": missing, "shots": shots,
+    return {"out": str(out), "frames": len(driving), "driver_frames_without_face": missing, "shots": shots,
             "finetune_steps": avatar.finetuned_steps, "avatar": avatar, "driver_crops": crops,
             "driver_points": driving}

@@ -20,7 +20,9 @@ from reanimate.metrics.identity import FaceDescriptor, cosine, distance
 from reanimate.metrics.image import ssim
 from reanimate.talking_head.animate import animate
 from reanimate.talking_head.config import load_config
+from reanimate.talking_head.fewshot import landmark_images
 from reanimate.talking_head.model import TalkingHeadModel
+from reanimate.talking_head.raster import draw_landmarks
 
 
 def run_demo(out="talk-demo", model=None, shots: int = 8, finetune_seconds: float = 180.0, device: str = "auto",
@@ -33,6 +35,7 @@ def run_demo(out="talk-demo", model=None, shots: int = 8, finetune_seconds: floa
         with FrameWriter(out / name, clip.fps, overwrite=True) as writer:
             for _, frame in clip.frames(frames):
                 writer.write(frame)
+    model = TalkingHeadModel.from_pretrained(model) if isinstance(model, (str, Path)) else model
     if model is None:
         say("no meta-learned model of real faces is available offline: fine-tuning a fresh 'small' network "
             "on the shots alone", show_progress)
@@ -41,18 +44,21 @@ def run_demo(out="talk-demo", model=None, shots: int = 8, finetune_seconds: floa
     result = animate(model, [out / "source.mp4"], out / "driver.mp4", out / "animated.mp4", shots=shots,
                      finetune_seconds=finetune_seconds, adapt=False, side_by_side=True, device=device,
                      overwrite=True, show_progress=show_progress)
-    animated = open_video(out / "animated.mp4")
-    size = animated.height
+    # Scored on the frames themselves, not on the re-encoded video.
+    avatar, crops, driving = result["avatar"], result["driver_crops"], result["driver_points"]
+    size = model.config.image_size
     describe = FaceDescriptor()
     scores, sheet = [], []
-    for index, frame in animated.frames():
-        real, fake = frame[:, :size], frame[:, 2 * size:]
-        points = result["driver_points"][index]
-        d_fake, d_real = describe(fake, points), describe(real, points)
-        scores.append({"frame": half + index, "ssim": ssim(fake, real), "csim": cosine(d_fake, d_real),
-                       "face_distance": distance(d_fake, d_real)})
-        if index % max(1, len(animated) // 5) == 0 and len(sheet) < 5:
-            sheet.append(frame)
+    for start in range(0, len(driving), 16):
+        fakes = avatar.render(landmark_images(driving[start:start + 16], size))
+        for offset, fake in enumerate(fakes):
+            index = start + offset
+            real, points = crops[index], driving[index]
+            d_fake, d_real = describe(fake, points), describe(real, points)
+            scores.append({"frame": half + index, "ssim": ssim(fake, real), "csim": cosine(d_fake, d_real),
+                           "face_distance": distance(d_fake, d_real)})
+            if index % max(1, len(driving) // 5) == 0 and len(sheet) < 5:
+                sheet.append(np.concatenate([real, draw_landmarks(points, (size, size)), fake], axis=1))
     summary = {"shots": shots, "finetune_steps": result["finetune_steps"], "finetune_seconds": finetune_seconds,
                "frames": len(scores), "ssim": float(np.mean([s["ssim"] for s in scores])),
                "csim": float(np.mean([s["csim"] for s in scores])),

@@ -34,6 +34,9 @@ def evaluate(model_dir, dataset, shots=(1, 8, 32), targets: int = 8, finetune_st
         raise UserError(f"no clip of {dataset} has {targets} targets + {max(shots)} shots = {targets + max(shots)} "
                         f"frames (the longest has {longest}): lower --shots or --targets")
     usable = usable[:max_videos]
+    if len(usable) * targets < 2:
+        raise UserError(f"FID needs at least 2 images per setting: {len(usable)} video(s) x {targets} target(s); "
+                        "raise --targets or --max-videos")
     describe, pool = FaceDescriptor(), InceptionPool(device)
     rows, methods = [], (("FF", 0), ("FT", finetune_steps)) if finetune_steps else (("FF", 0),)
     bar = progress(len(usable) * len(shots) * len(methods), "evaluating", "avatar", enabled=show_progress)
@@ -59,7 +62,8 @@ def evaluate(model_dir, dataset, shots=(1, 8, 32), targets: int = 8, finetune_st
                     fakes = avatar.render(marks)
                     _score(results[name], fakes, real, real_points, describe)
                     bar.update()
-                _score(results["copy"], [shot_frames[0]] * len(real), real, real_points, describe)
+                _score(results["copy"], [shot_frames[0]] * len(real), real, real_points, describe,
+                       fake_points=[shot_points[0]] * len(real))
             real_features = pool(results["copy"]["real"])
             for name, r in results.items():
                 rows.append({"method": name, "shots": t, "fid": frechet_distance(pool(r["fake"]), real_features),
@@ -70,12 +74,14 @@ def evaluate(model_dir, dataset, shots=(1, 8, 32), targets: int = 8, finetune_st
             "finetune_steps": finetune_steps, "csim_network": "dlib ResNet face descriptor (128-d)", "rows": rows}
 
 
-def _score(into: dict, fakes, real, points, describe: FaceDescriptor) -> None:
-    for fake, truth, p in zip(fakes, real, points):
+def _score(into: dict, fakes, real, points, describe: FaceDescriptor, fake_points=None) -> None:
+    """Add SSIM, CSIM and face distance of each (fake, real) pair; generated faces sit where their
+    landmarks say (`points`), a copied shot where its own landmarks are (`fake_points`)."""
+    for fake, truth, p, q in zip(fakes, real, points, fake_points if fake_points is not None else points):
         into["fake"].append(fake)
         into["real"].append(truth)
         into["ssim"].append(ssim(fake, truth))
-        d_fake, d_truth = describe(fake, p), describe(truth, p)
+        d_fake, d_truth = describe(fake, q), describe(truth, p)
         into["csim"].append(cosine(d_fake, d_truth))
         into["distance"].append(distance(d_fake, d_truth))
 

@@ -2,8 +2,9 @@
 
 Feed-forward: the embedder averages the T shots into ê and the generator runs with ψ̂ = P·ê.
 Fine-tuning: ψ' = P·ê and the discriminator's w' = w_0 + ê become trainable, and the generator and
-discriminator are fine-tuned on the T shots (content + adversarial + feature matching; no match term,
-there is no W_i for a new person). The embedder is not changed.
+discriminator are fine-tuned on the T shots (content + adversarial + feature matching, plus a pixel
+L1 that helps the small CPU models; no match term, there is no W_i for a new person). The embedder
+is not changed.
 """
 
 import copy
@@ -115,17 +116,19 @@ class Avatar:
                                       match_weight=0.0, pixel_weight=10.0, perceptual="inception")
         self.generator = copy.deepcopy(self.generator).train()
         discriminator = copy.deepcopy(self.model.discriminator).train()
+        discriminator.w0.requires_grad_(False)  # w' = w_0 + ê is trained through `w` alone
         self.psi = torch.nn.Parameter(self.psi.detach().clone())
         w = torch.nn.Parameter(self.embedding.detach().clone())  # D adds w_0: w' = w_0 + ê
         losses = Losses(config).to(self.device)
         opt_g = torch.optim.Adam([*self.generator.parameters(), self.psi], lr=lr, betas=(0.0, 0.999))
-        opt_d = torch.optim.Adam([*discriminator.parameters(), w], lr=lr * 4, betas=(0.0, 0.999))
+        opt_d = torch.optim.Adam([*(p for p in discriminator.parameters() if p.requires_grad), w], lr=lr * 4,
+                                 betas=(0.0, 0.999))
         count = min(batch, len(self.frames))
         rng = torch.Generator().manual_seed(seed)
         bar = progress(steps or None, "fine-tuning", "step", enabled=show_progress)
-        started, terms = time.monotonic(), {}
+        started, terms, done = time.monotonic(), {}, 0
         with bar:
-            while (steps and self.finetuned_steps < steps) or (not steps and time.monotonic() - started < seconds):
+            while (steps and done < steps) or (not steps and time.monotonic() - started < seconds):
                 if steps and seconds and time.monotonic() - started >= seconds:
                     break
                 pick = torch.randperm(len(self.frames), generator=rng)[:count].to(self.device)
@@ -147,6 +150,7 @@ class Avatar:
                 sum(d_terms.values()).backward()
                 opt_d.step()
                 self.finetuned_steps += 1
+                done += 1
                 terms = {k: v.item() for k, v in g_terms.items()}
                 bar.update()
                 bar.set_postfix_str(" ".join(f"{k[:4]} {v:.3g}" for k, v in terms.items()), refresh=False)

@@ -118,8 +118,14 @@ class MetaTrainer:
             "eg": _unwrap(self.eg).state_dict(), "discriminator": _unwrap(self.discriminator).state_dict(),
             "ema": self.ema.state_dict() if self.ema is not None else {},
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "torch_rng": torch.get_rng_state(),
+            "torch_rng": torch.get_rng_state(), "dataset": self._fingerprint(), "processes": self.context.world,
         }
+
+    def _fingerprint(self) -> str:
+        import hashlib
+
+        names = "\n".join(f"{c.name}:{c.frames}" for c in self.data.clips)
+        return hashlib.sha256(names.encode()).hexdigest()[:16]
 
     def _resume(self) -> None:
         path = latest_training_state(self.run_dir)
@@ -134,6 +140,12 @@ class MetaTrainer:
                 model_diff.append(f"{state['num_videos']} videos there, {self.num_videos} now")
             raise UserError(f"{path} was made by another run (preset {saved.get('preset')!r}: {'; '.join(model_diff)}): "
                             "use the same --preset and dataset to resume, or a new --run folder")
+        if state.get("dataset") not in (None, self._fingerprint()) or state.get("seed", self.seed) != self.seed:
+            raise UserError(f"{path} was trained on another dataset or with another --seed ({state.get('seed')}): "
+                            "the same dataset and seed resume the same episodes; use a new --run folder otherwise")
+        if state.get("processes", self.context.world) != self.context.world:
+            say(f"resuming with {self.context.world} processes where {state['processes']} trained: the episode "
+                "sequence and the effective batch size change", self.show)
         changed = [k for k in mine if k not in MODEL_FIELDS and k != "preset" and saved.get(k) != mine[k]
                    and not (isinstance(mine[k], tuple) and list(mine[k]) == saved.get(k))]
         hard = [k for k in changed if k not in _RESUMABLE_CHANGES]
@@ -164,17 +176,24 @@ class MetaTrainer:
         target, target_marks = batch["target"].to(self.device), batch["target_landmarks"].to(self.device)
         video = batch["video"].to(self.device)
         d_plain = _unwrap(self.discriminator)
-        with self.autocast:
-            fake, embedding = self.eg(frames, marks, target_marks)
-            fake_score, fake_maps = self.discriminator(fake, target_marks, video)
-            with torch.no_grad():
-                _, real_maps = d_plain(target, target_marks, video)
-                w_video = d_plain.W(video).detach()
-            g_terms = self.losses.generator(fake, target, fake_score, fake_maps, real_maps, embedding.float(), w_video)
-        check_finite(g_terms, self.step, "generator")
-        self.opt_g.zero_grad(set_to_none=True)
-        sum(g_terms.values()).backward()
-        self.opt_g.step()
+        # Generator step: D judges through its plain module with its weights frozen, so the
+        # backward neither computes nor all-reduces D's gradients (DDP is for D's own step).
+        d_plain.requires_grad_(False)
+        try:
+            with self.autocast:
+                fake, embedding = self.eg(frames, marks, target_marks)
+                fake_score, fake_maps = d_plain(fake, target_marks, video)
+                with torch.no_grad():
+                    _, real_maps = d_plain(target, target_marks, video)
+                    w_video = d_plain.W(video)
+                g_terms = self.losses.generator(fake, target, fake_score, fake_maps, real_maps, embedding.float(),
+                                                w_video)
+            check_finite(g_terms, self.step, "generator")
+            self.opt_g.zero_grad(set_to_none=True)
+            sum(g_terms.values()).backward()
+            self.opt_g.step()
+        finally:
+            d_plain.requires_grad_(True)
         # The discriminator on real and generated frames in one forward (one DDP pass per backward).
         with self.autocast:
             both = torch.cat([target, fake.detach()])
