@@ -17,7 +17,7 @@ def test_meta_train_resume_and_export(tmp_path):
     again = reanimate(*train, "--steps", "5")
     assert again.returncode == 0, again.stderr
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
-    assert log[-1]["step"] == 5 and "g/match" in log[-1]
+    assert log[-1]["step"] == 5 and "g/pixel" in log[-1] and log[-1]["embedding_norm"] > 0
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["preset"] == "tiny" and config["holdout"] == 2 and config["num_videos"] == 3
     other = reanimate(*train[:-5], "--preset", "small", "--k", "2", "--device", "cpu", "--holdout", "2", "-q", "--steps", "6")

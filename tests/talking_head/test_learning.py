@@ -17,6 +17,7 @@ def test_heldout_reconstruction_falls_on_synthetic_identities(tmp_path):
     early = trainer.evaluate()["eval/heldout_l1"]
     trainer.train(700)
     end = trainer.evaluate()["eval/heldout_l1"]
-    # Measured: 0.81 at the start, 0.41 after 100 steps, 0.37 after 700 (CPU, about 45 s).
-    assert end < 0.6 * start
-    assert end < 0.97 * early  # still improving after the colours are learnt
+    # Measured: 0.81 at the start, 0.31 after 100 steps, 0.18 after 800 (CPU, about 45 s). With the
+    # paper's match term the embedding collapsed and the curve stalled at 0.36: the bar below catches that.
+    assert end < 0.35 * start
+    assert end < 0.75 * early  # still improving after the colours are learnt

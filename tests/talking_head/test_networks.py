@@ -51,15 +51,18 @@ def test_spectral_norm_on_every_conv_and_linear(config):
 def test_hinge_signs_and_switched_off_terms(config):
     losses = Losses(config)
     high, low = torch.full((4,), 2.0), torch.full((4,), -2.0)
-    confident = losses.discriminator(high, low, torch.zeros(4, 3), torch.zeros(4, 3))
+    confident = losses.discriminator(high, low)
     assert confident["real"] == 0 and confident["fake"] == 0  # beyond the margin: no loss (the ReLUs)
-    fooled = losses.discriminator(low, high, torch.zeros(4, 3), torch.zeros(4, 3))
+    fooled = losses.discriminator(low, high)
     assert fooled["real"] == 3 and fooled["fake"] == 3
     fake = torch.zeros(1, 3, 8, 8, requires_grad=True)
     terms = losses.generator(fake, torch.ones(1, 3, 8, 8), high[:1], [fake], [torch.ones(1, 3, 8, 8)],
                              torch.zeros(1, 3), torch.ones(1, 3))
     assert terms["adversarial"] == -config.adversarial_weight * 2
-    assert set(terms) == {"pixel", "adversarial", "feature_matching", "match"}  # tiny: no perceptual backbone
+    assert set(terms) == {"pixel", "adversarial", "feature_matching"}  # tiny: no perceptual backbone, no match
+    with_match = Losses(load_config("tiny", match_weight=80.0)).generator(
+        fake, torch.ones(1, 3, 8, 8), high[:1], [fake], [torch.ones(1, 3, 8, 8)], torch.zeros(1, 3), torch.ones(1, 3))
+    assert with_match["match"] == 80.0
     off = Losses(load_config("tiny", feature_matching_weight=0, match_weight=0))
     assert set(off.generator(fake, fake, high[:1], [], [], torch.zeros(1, 3), torch.zeros(1, 3))) == {"pixel", "adversarial"}
 

@@ -145,7 +145,7 @@ class Avatar:
                 scores, _ = discriminator(torch.cat([target, fake.detach()]), torch.cat([marks, marks]),
                                           w=w.expand(2 * count, -1))
                 real_score, fake_score = scores.chunk(2)
-                d_terms = losses.discriminator(real_score, fake_score, None, None)
+                d_terms = losses.discriminator(real_score, fake_score)
                 opt_d.zero_grad(set_to_none=True)
                 sum(d_terms.values()).backward()
                 opt_d.step()
@@ -171,7 +171,9 @@ def load_person(folder: str | os.PathLike, device: str | torch.device = "cpu") -
     meta, state = load_model_folder(folder)
     if meta.get("kind") != PERSON_KIND:
         raise UserError(f"{folder} is not a saved person (kind {meta.get('kind')!r})")
-    config = TalkConfig(**meta["model"], preset="person")
-    generator = Generator(config)
-    generator.load_state_dict({k.removeprefix("generator."): v for k, v in state.items() if k != "psi"})
+    try:
+        generator = Generator(TalkConfig(**meta["model"], preset="person"))
+        generator.load_state_dict({k.removeprefix("generator."): v for k, v in state.items() if k != "psi"})
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise UserError(f"{folder} is a damaged person folder ({str(exc).splitlines()[0]}): save it again") from exc
     return generator.to(device).eval(), state["psi"].to(device)

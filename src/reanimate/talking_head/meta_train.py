@@ -109,6 +109,7 @@ class MetaTrainer:
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
                          and torch.cuda.is_bf16_supported() else torch.autocast("cpu", enabled=False))
         self._writer = None
+        self._warned = False
 
     # -- state -------------------------------------------------------------------------------
     def state(self) -> dict:
@@ -199,7 +200,7 @@ class MetaTrainer:
             both = torch.cat([target, fake.detach()])
             scores, _ = self.discriminator(both, torch.cat([target_marks, target_marks]), torch.cat([video, video]))
             real_score, fake_score = scores.float().chunk(2)
-            d_terms = self.losses.discriminator(real_score, fake_score, d_plain.W(video), embedding.detach().float())
+            d_terms = self.losses.discriminator(real_score, fake_score)
         check_finite(d_terms, self.step, "discriminator")
         self.opt_d.zero_grad(set_to_none=True)
         sum(d_terms.values()).backward()
@@ -212,7 +213,8 @@ class MetaTrainer:
                     averaged.copy_(current)
         self.step += 1
         logged = {f"g/{k}": v.item() for k, v in g_terms.items()} | {f"d/{k}": v.item() for k, v in d_terms.items()}
-        return logged | {"d/real_score": real_score.mean().item(), "d/fake_score": fake_score.mean().item()}
+        return logged | {"d/real_score": real_score.mean().item(), "d/fake_score": fake_score.mean().item(),
+                         "embedding_norm": embedding.detach().float().norm(dim=1).mean().item()}
 
     # -- the loop ----------------------------------------------------------------------------
     def loader(self):
@@ -246,6 +248,10 @@ class MetaTrainer:
                     now = time.monotonic()
                     if self.step % self.config.log_every == 0 or self.step == steps:
                         logged = distributed.mean_over_processes(logged, self.context)
+                        if logged.get("embedding_norm", 1.0) < 1e-6 and self.step >= 50 and not self._warned:
+                            self._warned = True
+                            say(f"step {self.step}: the person embedding has collapsed to zero (the generator now "
+                                "ignores who it draws); lower match_weight (0 in the CPU presets)", self.show)
                         self._log(logged, (self.step - start_step) / max(now - started, 1e-9))
                         bar.set_postfix_str(" ".join(f"{k.split('/')[1][:4]} {v:.3g}" for k, v in logged.items()
                                                      if k.startswith("g/")), refresh=False)

@@ -47,7 +47,10 @@ class TalkingHeadModel(torch.nn.Module):
         if meta.get("version") != MODEL_VERSION:
             raise UserError(f"{folder} is talking-head model version {meta.get('version')}; this reanimate reads "
                             f"version {MODEL_VERSION}")
-        model = cls(TalkConfig(**{k: meta["model"][k] for k in MODEL_FIELDS}, preset="exported"))
+        try:
+            model = cls(TalkConfig(**{k: meta["model"][k] for k in MODEL_FIELDS}, preset="exported"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UserError(f"{folder}/config.json lacks or garbles the network settings ({exc}): export it again") from exc
         state["discriminator.W.weight"] = model.discriminator.W.weight.detach().clone()
         try:
             model.load_state_dict(state)
