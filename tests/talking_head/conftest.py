@@ -41,3 +41,14 @@ def detector():
 @pytest.fixture(scope="session")
 def carphone_track(detector, carphone_frames):
     return detector.track(carphone_frames)
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory):
+    """3 synthetic identities x 12 frames at 64x64, as a finished dataset."""
+    from reanimate.talking_head.store import FaceDataset
+    from reanimate.talking_head.synth import synth_dataset
+
+    root = tmp_path_factory.mktemp("faces") / "syn"
+    synth_dataset(root, identities=3, frames=12, videos_per_identity=1, size=64, show_progress=False)
+    return FaceDataset(root)

@@ -5,15 +5,6 @@ import torch
 from reanimate.core.errors import UserError
 from reanimate.talking_head.data import EpisodeDataset
 from reanimate.talking_head.raster import draw_landmarks
-from reanimate.talking_head.store import FaceDataset
-from reanimate.talking_head.synth import synth_dataset
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("faces") / "syn"
-    synth_dataset(root, identities=3, frames=12, videos_per_identity=1, size=64, show_progress=False)
-    return FaceDataset(root)
 
 
 def test_episode_shapes_and_ranges(dataset):

@@ -5,14 +5,6 @@ import pytest
 
 from reanimate.core.errors import UserError
 from reanimate.talking_head.store import ClipFile, FaceDataset, encode_jpeg, write_clip, write_dataset_header
-from reanimate.talking_head.synth import synth_dataset
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("faces") / "syn"
-    synth_dataset(root, identities=3, frames=12, videos_per_identity=1, size=64, show_progress=False)
-    return FaceDataset(root)
 
 
 def test_clip_file_round_trip(tmp_path):
