@@ -14,6 +14,13 @@ Faces for talking heads (Zakharov et al. 2019):
     >>> ra.prepare_faces("videos/", "faces/")                     # a face dataset, resumable
     >>> ra.synth_faces("synthetic/", identities=16, frames=64)    # procedural talking faces
     >>> episodes = ra.EpisodeDataset("faces/", k=8)               # meta-learning episodes
+
+Talking heads (meta-learning, few-shot avatars, evaluation):
+
+    >>> ra.meta_train("faces/", "runs/small", preset="small", steps=2000)
+    >>> ra.export_talking_head("runs/small", "models/small")
+    >>> ra.animate("models/small", ["me.jpg"], "speech.mp4", "me-talking.mp4", finetune_steps=200)
+    >>> ra.evaluate_talking_head("models/small", "test-faces", shots=(1, 8))
 """
 
 import os
