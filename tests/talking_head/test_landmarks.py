@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from reanimate.io.video import open_video
-from reanimate.talking_head.landmarks import LandmarkDetector, jitter, model_path, smooth_over_time
+from reanimate.core.dlib_models import model_path
+from reanimate.talking_head.landmarks import LandmarkDetector, jitter, smooth_over_time
 
 
 def test_models_ship_inside_the_package():

@@ -9,7 +9,7 @@ measure is the Euclidean `distance` (below 0.6: the same person), reported besid
 
 import numpy as np
 
-from reanimate.talking_head.landmarks import import_dlib, model_path, points_box
+from reanimate.core.dlib_models import import_dlib, model_path
 
 
 class FaceDescriptor:
@@ -24,7 +24,8 @@ class FaceDescriptor:
     def __call__(self, image: np.ndarray, points: np.ndarray) -> np.ndarray:
         """Descriptor (128,) of RGB uint8 `image`; `points` (68, 2) place the face (for a generated
         face, the landmarks it was generated from)."""
-        x0, y0, x1, y1 = (int(round(v)) for v in points_box(points))
+        x0, y0 = np.round(points.min(axis=0)).astype(int)
+        x1, y1 = np.round(points.max(axis=0)).astype(int)
         shape = self._predictor(np.ascontiguousarray(image), self._dlib.rectangle(x0, y0, x1, y1))
         return np.array(self._encoder.compute_face_descriptor(np.ascontiguousarray(image), shape), np.float64)
 

@@ -7,7 +7,6 @@ frames without it are marked, and the points are smoothed over time: landmark ji
 become jitter of the generated head.
 """
 
-import importlib.util
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,38 +15,15 @@ from typing import Iterable
 import cv2
 import numpy as np
 
+from reanimate.core.dlib_models import import_dlib, model_path
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
 from reanimate.talking_head.raster import NUM_LANDMARKS
 
-MODEL_FILES = {
-    "landmarks68": "shape_predictor_68_face_landmarks.dat",
-    "descriptor": "dlib_face_recognition_resnet_model_v1.dat",
-}
 # dlib's HOG detector scans an 80x80 window: smaller faces need the frame enlarged first.
 _DETECTOR_FACE = 80
 _FACE_WIDTH_FOR_POINTS = 120  # faces smaller than this are enlarged before the shape predictor
 TRACK_FORMATS = (".npz", ".json")
-
-
-def import_dlib():
-    try:
-        import dlib
-    except ImportError as exc:
-        raise UserError("dlib is not installed: pip install dlib-bin face-recognition-models") from exc
-    return dlib
-
-
-def model_path(name: str) -> Path:
-    """Path of a dlib model file shipped in `face-recognition-models` (found without importing it:
-    its __init__ needs pkg_resources, which recent setuptools no longer has)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError("face-recognition-models is not installed: pip install face-recognition-models dlib-bin")
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL_FILES[name]
-    if not path.is_file():
-        raise UserError(f"{path} is missing: reinstall face-recognition-models")
-    return path
 
 
 @dataclass
