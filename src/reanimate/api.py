@@ -7,6 +7,7 @@ Keyframe video stylization (Texler et al. 2020):
     >>> model = ra.train("clip.mp4", {0: "painted0.png"}, seconds=60)   # a Stylizer
     >>> model.save_pretrained("my-style")
     >>> ra.render("my-style", "other-clip.mp4", "other-styled.mp4")
+    >>> ra.studio()   # the interactive web app on http://127.0.0.1:7860
 
 Faces for talking heads (Zakharov et al. 2019):
 
@@ -238,6 +239,24 @@ def demo(out: PathLike = "demo-out", **options: Any) -> dict[str, Path]:
     from reanimate.stylize.demo import run_demo
 
     return run_demo(out, **options)
+
+
+def studio(workdir: PathLike | None = None, *, host: str = "127.0.0.1", port: int = 7860, device: str = "auto",
+           max_upload_mb: int = 200, idle_timeout: float = 300.0, open_browser: bool = False) -> None:
+    """Serve the interactive studio (a local web app) until interrupted; see `reanimate app`.
+
+    Args:
+        workdir: folder for sessions, uploads and exports (default: a temporary one, removed at exit).
+        host: address to listen on; the default serves this computer only.
+        idle_timeout: a page's training stops this many seconds after the page closed or went silent.
+    """
+    from reanimate.app.ui import launch
+
+    if workdir is not None:
+        launch(workdir, host, port, device, max_upload_mb, idle_timeout, open_browser)
+        return
+    with tempfile.TemporaryDirectory(prefix="reanimate-studio-") as scratch:
+        launch(scratch, host, port, device, max_upload_mb, idle_timeout, open_browser)
 
 
 # -- faces and landmarks (talking heads) -----------------------------------------------------------

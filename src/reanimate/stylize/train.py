@@ -96,10 +96,7 @@ class Trainer:
         if config.perceptual_weight > 0:
             backbone = build_backbone(config.perceptual_backbone, config.vgg19_weights)
             self.backbone = backbone.to(self.device) if backbone is not None else None
-        self.sampler = PatchSampler(
-            [key_inputs[k.index] for k in keyframes], [to_tensor(k.style) for k in keyframes],
-            [k.mask for k in keyframes], config.patch_size, config.mask_erosion,
-            [f"keyframe {k.index}" for k in keyframes])
+        self.sampler = self._sampler()
         # bfloat16 autocast on CUDA: faster, and needs no loss scaling.
         self.autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
         self.step = 0
@@ -108,6 +105,27 @@ class Trainer:
         self.job = fingerprint(config, keyframes, seed)
         self.resumed_from: Path | None = None
         self._resume()
+
+    def _sampler(self) -> PatchSampler:
+        keys = self.keyframes
+        return PatchSampler([self.key_inputs[k.index] for k in keys], [to_tensor(k.style) for k in keys],
+                            [k.mask for k in keys], self.config.patch_size, self.config.mask_erosion,
+                            [f"keyframe {k.index}" for k in keys])
+
+    def set_keyframes(self, keyframes: list[Keyframe]) -> None:
+        """Train on other keyframes from the next step on; the network and optimizers carry on.
+
+        This is how the studio app lets an artist add or repaint a keyframe while training runs.
+        Only plain RGB input: guide channels are tied to the keyframes they were seeded from.
+        """
+        if not keyframes:
+            raise UserError("at least one keyframe is needed")
+        if self.config.needs_flow:
+            raise UserError("keyframes can change during training only without guides or filtered input")
+        self.keyframes = keyframes
+        self.key_inputs = {k.index: to_tensor(k.frame) for k in keyframes}
+        self.sampler = self._sampler()
+        self.job = fingerprint(self.config, keyframes, self.seed)
 
     # -- one iteration -------------------------------------------------------------------------
 
@@ -262,12 +280,13 @@ class Trainer:
         frames = self.preview_frames
         key = self.keyframes[0]
         small = fit_side(key.frame, PREVIEW_SIDE)
-        rows = [[small, fit_side(key.style, PREVIEW_SIDE), self._render(self.key_inputs[key.index])]]
-        rows += [[fit_side(frame, PREVIEW_SIDE), self._render(self.preview_inputs[i])] for i, frame in frames.items()]
+        rows = [[small, fit_side(key.style, PREVIEW_SIDE), self.render_preview(self.key_inputs[key.index])]]
+        rows += [[fit_side(frame, PREVIEW_SIDE), self.render_preview(self.preview_inputs[i])] for i, frame in frames.items()]
         return contact_sheet(rows, [f"keyframe {key.index}: input | painted | output"]
                              + [f"frame {i}: input | output" for i in frames])
 
-    def _render(self, x: torch.Tensor) -> np.ndarray:
+    def render_preview(self, x: torch.Tensor) -> np.ndarray:
+        """The current output for one network input (C, H, W), shrunk to the preview size."""
         # Full resolution, then shrunk: the network is not scale-invariant, so a shrunken input
         # would show strokes at the wrong scale.
         with evaluating(self.generator), self.autocast:

@@ -1,0 +1,365 @@
+"""One artist's studio session: a video, painted keyframes, training in the background, exports.
+
+This is the app's logic without any web framework, so it is tested directly. Each browser
+session owns one `Studio` and one folder; nothing is shared between sessions. Training runs in a
+background thread that the page steers (start, pause, resume, stop, swap keyframes) and watches
+(losses, preview frames); it stops by itself when the page stops calling `heartbeat`.
+"""
+
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from reanimate.core.device import resolve_device
+from reanimate.core.errors import UserError
+from reanimate.core.files import atomic_dir
+from reanimate.core.progress import progress
+from reanimate.io.image import write_png
+from reanimate.io.video import VIDEO_EXTENSIONS, FrameWriter, Video, open_video
+from reanimate.stylize.data import Keyframe
+
+MAX_FRAMES = 1500  # a minute at 25 fps: longer clips would make every render wait minutes on a CPU
+PREVIEW_EVERY = 3.0  # seconds of wall time between preview refreshes while training
+CHECKPOINT_EVERY = 60.0  # seconds between training states on disk
+HISTORY_EVERY = 5  # steps between loss records in the plot
+
+
+def working_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """The frame size the studio works at: the video's, shrunk so its longer side is at most max_side."""
+    scale = min(1.0, max_side / max(width, height))
+    return max(16, round(width * scale)), max(16, round(height * scale))
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """An image from the page (RGB or RGBA order, any dtype) as RGB uint8; transparency shows black."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = np.clip(image * (255.0 if image.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.shape[2] in (2, 4):
+        alpha = image[:, :, -1:].astype(np.float32) / 255.0
+        image = (image[:, :, :-1].astype(np.float32) * alpha + 0.5).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image[:, :, :3])
+
+
+def fit_painting(image: np.ndarray, size: tuple[int, int], what: str) -> np.ndarray:
+    """A painted keyframe or mask at the working size; it must have the frame's aspect ratio."""
+    height, width = image.shape[:2]
+    if abs(width / height - size[0] / size[1]) > 0.02 * size[0] / size[1]:
+        raise UserError(f"the {what} is {width}x{height}, but frames are {size[0]}x{size[1]}: "
+                        "paint on a frame of this video (the aspect ratio must match)")
+    if (width, height) == size:
+        return image
+    interpolation = cv2.INTER_AREA if width > size[0] else cv2.INTER_LINEAR
+    return cv2.resize(image, size, interpolation=interpolation)
+
+
+@dataclass
+class TrainingStatus:
+    state: str = "idle"  # idle, starting, training, paused, stopped, failed
+    message: str = ""
+    step: int = 0
+    seconds: float = 0.0  # training time, pauses excluded
+    steps_per_second: float = 0.0
+    losses: dict[str, float] = field(default_factory=dict)
+
+
+class Studio:
+    """The state of one browser session.
+
+    Args:
+        folder: this session's own folder (frames, run, exports); removed by `close`.
+        device: "auto", "cpu", "cuda", ...
+        idle_timeout: training stops when no `heartbeat` came for this many seconds
+            (the page was closed, or the computer went to sleep).
+
+    Example:
+        >>> studio = Studio("work/session")
+        >>> studio.load_video("clip.mp4", max_side=384)
+        >>> studio.set_keyframe(0, painted)
+        >>> studio.start_training("fast")
+        >>> studio.export()   # (mp4 path, model zip path)
+    """
+
+    def __init__(self, folder: str | Path, device: str = "auto", idle_timeout: float = 300.0):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.device, self.idle_timeout = device, idle_timeout
+        self.device_name = str(resolve_device(device))
+        self.video: Video | None = None
+        self.source_name = ""
+        self.keyframes: dict[int, Keyframe] = {}
+        self.preview_indices: list[int] = []
+        self.previews: dict[int, np.ndarray] = {}
+        self.preview_version = 0  # bumps whenever previews change, so the page re-sends images only then
+        self.history: list[tuple[int, str, float]] = []  # (step, loss name, value)
+        self.status = TrainingStatus()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._running = threading.Event()  # cleared = paused
+        self._keys_changed = False
+        self._stylizer = None  # a snapshot of the network for rendering and the camera
+        self._last_seen = time.monotonic()
+
+    # -- the video -------------------------------------------------------------------------------
+
+    def load_video(self, path: str | Path, max_side: int = 384, max_frames: int = MAX_FRAMES) -> str:
+        """Decode a video into this session's frames at the working size; returns a summary line."""
+        path = Path(path)
+        if path.suffix.lower() not in VIDEO_EXTENSIONS:
+            raise UserError(f"{path.name} is not a video file: use one of {', '.join(VIDEO_EXTENSIONS)}")
+        source = open_video(path)  # clear errors for missing, empty or corrupt files
+        if len(source) > max_frames:
+            raise UserError(f"{path.name} has {len(source)} frames; the studio takes at most {max_frames}: "
+                            "cut the clip, or stylize it whole with `reanimate stylize`")
+        self.stop_training()
+        size = working_size(source.width, source.height, max_side)
+        frames = self.folder / "frames"
+        with atomic_dir(frames, overwrite=True) as tmp:
+            for index, frame in source.frames():
+                if (frame.shape[1], frame.shape[0]) != size:
+                    frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+                cv2.imwrite(str(tmp / f"{index:05d}.png"), frame[:, :, ::-1].copy())
+        with self._lock:
+            self.video = open_video(frames, fps=source.fps)
+            self.source_name = path.name
+            self.keyframes, self.previews, self.history = {}, {}, []
+            self.preview_indices = default_preview_frames(len(self.video))
+            self.status, self._stylizer = TrainingStatus(), None
+            self.preview_version += 1
+        shutil.rmtree(self.folder / "run", ignore_errors=True)
+        scaled = "" if size == source.size else f" (from {source.width}x{source.height})"
+        return (f"{path.name}: {len(source)} frames of {size[0]}x{size[1]}{scaled} at {source.fps:.3g} fps")
+
+    def frame(self, index: int) -> np.ndarray:
+        video = self.need_video()
+        return video.read(int(np.clip(index, 0, len(video) - 1)))
+
+    def need_video(self) -> Video:
+        if self.video is None:
+            raise UserError("load a video first")
+        return self.video
+
+    # -- keyframes -------------------------------------------------------------------------------
+
+    def set_keyframe(self, index: int, painted: np.ndarray, mask: np.ndarray | None = None) -> None:
+        """Add or repaint keyframe `index`; a running training picks it up at its next step.
+
+        Args:
+            painted: the painted frame, RGB or RGBA uint8 of the frame's aspect ratio (resized to fit).
+            mask: optional, True (or non-zero) where the painting should be learned.
+        """
+        video = self.need_video()
+        if not 0 <= index < len(video):
+            raise UserError(f"frame {index} is out of range: the video has frames 0..{len(video) - 1}")
+        painted = fit_painting(as_rgb(painted), video.size, "painted keyframe")
+        if mask is not None:
+            mask = fit_painting((np.asarray(mask) > 0).astype(np.uint8) * 255, video.size, "mask") > 127
+            if mask.ndim == 3:
+                mask = mask.any(axis=2)
+            if not mask.any():
+                mask = None  # an empty mask means "no mask", not "learn nothing"
+        key = Keyframe(index, self.frame(index), painted, mask)
+        with self._lock:
+            self.keyframes[index] = key
+            self._keys_changed = True
+        write_png(self.folder / "keys" / f"{index:05d}.png", painted)
+
+    def remove_keyframe(self, index: int) -> None:
+        with self._lock:
+            if index not in self.keyframes:
+                raise UserError(f"frame {index} is not a keyframe")
+            if len(self.keyframes) == 1 and self.training:
+                raise UserError("training needs a keyframe: add another before removing the last one")
+            del self.keyframes[index]
+            self._keys_changed = True
+
+    def set_preview_frames(self, indices: list[int]) -> None:
+        video = self.need_video()
+        bad = [i for i in indices if not 0 <= i < len(video)]
+        if bad:
+            raise UserError(f"preview frames {bad} are out of range: the video has frames 0..{len(video) - 1}")
+        if not indices:
+            raise UserError("choose at least one preview frame")
+        with self._lock:
+            self.preview_indices = sorted(set(indices))[:8]
+
+    # -- training --------------------------------------------------------------------------------
+
+    @property
+    def training(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start_training(self, preset: str = "fast", seed: int = 0) -> None:
+        """Train in the background; a stopped training of the same keyframes resumes from its state."""
+        self.need_video()
+        if not self.keyframes:
+            raise UserError("add a keyframe first: paint a frame, or upload a painted one")
+        if self.training:
+            self.resume_training()
+            return
+        from reanimate.stylize.config import load_config
+
+        config = load_config(preset)
+        if config.needs_flow:
+            raise UserError(f"preset {preset!r} uses guides or filtered input, which the studio does not train; "
+                            "use `reanimate stylize` for those")
+        self._stop.clear()
+        self._running.set()
+        self.status = TrainingStatus("starting", "building the network")
+        self._thread = threading.Thread(target=self._train, args=(config, seed), daemon=True,
+                                        name=f"studio-train-{self.folder.name}")
+        self._thread.start()
+
+    def pause_training(self) -> None:
+        if self.training:
+            self._running.clear()
+            self.status.state, self.status.message = "paused", "press Start / resume to go on"
+
+    def resume_training(self) -> None:
+        if self.training:
+            self._running.set()
+            self.status.state, self.status.message = "training", ""
+
+    def stop_training(self, reason: str = "stopped") -> None:
+        """Stop the background training (it saves its state first) and wait for it."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            return
+        self._stop.set()
+        self._running.set()
+        thread.join()
+        if self.status.state not in ("failed",):
+            self.status.state, self.status.message = "stopped", reason
+
+    def heartbeat(self) -> None:
+        """The page is open: called on every refresh."""
+        self._last_seen = time.monotonic()
+
+    def _train(self, config, seed: int) -> None:
+        from reanimate.stylize.train import Trainer
+
+        try:
+            with self._lock:
+                keys = sorted(self.keyframes.values(), key=lambda k: k.index)
+                self._keys_changed = False
+            trainer = Trainer(config, keys, self.folder / "run", self.device, seed)
+            self.status = TrainingStatus("training", f"training on {trainer.device}", trainer.step, trainer.elapsed)
+            last_preview = last_save = 0.0
+            while not self._stop.is_set():
+                if not self._running.is_set():
+                    self._running.wait(timeout=1.0)
+                    self._stop_if_abandoned(trainer)
+                    continue
+                if self._keys_changed:
+                    with self._lock:
+                        keys = sorted(self.keyframes.values(), key=lambda k: k.index)
+                        self._keys_changed = False
+                    trainer.set_keyframes(keys)
+                    last_preview = 0.0  # show the effect of the new keyframe soon
+                started = time.perf_counter()
+                losses = trainer.train_step()
+                trainer.elapsed += time.perf_counter() - started
+                self._record(trainer, losses)
+                now = time.monotonic()
+                if now - last_preview >= PREVIEW_EVERY:
+                    self._refresh_previews(trainer)
+                    last_preview = time.monotonic()
+                if now - last_save >= CHECKPOINT_EVERY:
+                    trainer.save_state()
+                    last_save = now
+                self._stop_if_abandoned(trainer)
+            trainer.save_state()
+            self._refresh_previews(trainer)
+        except UserError as exc:
+            self.status = TrainingStatus("failed", str(exc), self.status.step, self.status.seconds)
+        except Exception as exc:  # shown on the page instead of dying silently in a thread
+            self.status = TrainingStatus("failed", f"{type(exc).__name__}: {exc}", self.status.step,
+                                         self.status.seconds)
+            raise
+
+    def _record(self, trainer, losses: dict[str, float]) -> None:
+        status = self.status
+        status.step, status.seconds, status.losses = trainer.step, trainer.elapsed, losses
+        status.steps_per_second = trainer.step / max(trainer.elapsed, 1e-9)
+        if trainer.step % HISTORY_EVERY == 0:
+            with self._lock:
+                self.history += [(trainer.step, name, value) for name, value in losses.items()]
+
+    def _refresh_previews(self, trainer) -> None:
+        from reanimate.nn.convert import to_tensor
+
+        with self._lock:
+            indices = list(self.preview_indices)
+        frames = self.need_video().read_many(indices)
+        previews = {i: trainer.render_preview(to_tensor(frame)) for i, frame in frames.items()}
+        stylizer = trainer.stylizer()
+        with self._lock:
+            self.previews, self._stylizer = previews, stylizer
+            self.preview_version += 1
+
+    def _stop_if_abandoned(self, trainer) -> None:
+        if time.monotonic() - self._last_seen > self.idle_timeout:
+            self._stop.set()
+            self.status.message = f"stopped: the page was gone for {self.idle_timeout:.0f} s"
+
+    # -- results ---------------------------------------------------------------------------------
+
+    def stylizer(self):
+        if self._stylizer is None:
+            raise UserError("no trained network yet: load a video, add a keyframe and start training")
+        return self._stylizer
+
+    def stylize_frame(self, frame: np.ndarray, max_side: int = 320) -> np.ndarray:
+        """Restyle one image (a camera frame), shrunk to `max_side`, with the latest network."""
+        stylizer = self.stylizer()
+        frame = as_rgb(frame)
+        height, width = frame.shape[:2]
+        if max(width, height) > max_side:
+            frame = cv2.resize(frame, working_size(width, height, max_side), interpolation=cv2.INTER_AREA)
+        return stylizer([frame])[0]
+
+    def export(self, show_progress: bool = True) -> tuple[Path, Path]:
+        """Render every frame to an mp4 and zip the model folder; returns (video, model zip).
+
+        A running training pauses while rendering (both would share the same cores) and goes on after.
+        """
+        video = self.need_video()
+        stylizer = self.stylizer()
+        was_running = self.training and self._running.is_set()
+        self.pause_training()
+        try:
+            exports = self.folder / "exports"
+            exports.mkdir(exist_ok=True)
+            stem = Path(self.source_name).stem or "video"
+            out = exports / f"{stem}-stylized.mp4"
+            with FrameWriter(out, video.fps, overwrite=True) as writer, \
+                    progress(len(video), "render", "frame", enabled=show_progress) as bar:
+                for _, styled in stylizer.stream(video, show_progress=False):
+                    writer.write(styled)
+                    bar.update(1)
+            model = stylizer.save_pretrained(exports / f"{stem}-model", overwrite=True)
+            archive = shutil.make_archive(str(exports / f".{stem}-model.tmp"), "zip", model.parent, model.name)
+            os.replace(archive, exports / f"{stem}-model.zip")
+            return out, exports / f"{stem}-model.zip"
+        finally:
+            if was_running:
+                self.resume_training()
+
+    def close(self) -> None:
+        """Stop training and remove this session's folder."""
+        self.stop_training("the page was closed")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def default_preview_frames(num_frames: int, count: int = 3) -> list[int]:
+    """A few frames spread over the video, away from its ends."""
+    return sorted({int(i) for i in np.linspace(0, num_frames - 1, count + 2).round()[1:-1]}) or [0]

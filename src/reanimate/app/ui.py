@@ -1,0 +1,359 @@
+"""The studio's web page (Gradio): load a video, paint keyframes, watch training live, export.
+
+Every handler is thin: it finds the browser session's `Studio` and calls it. User mistakes
+(UserError) become an error message on the page instead of a traceback.
+"""
+
+import functools
+import secrets
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+
+from reanimate.app.studio import Studio
+from reanimate.core.errors import UserError
+from reanimate.io.samples import SAMPLE_CLIPS, sample_clip
+from reanimate.io.video import VIDEO_EXTENSIONS
+
+REFRESH_SECONDS = 2.0
+PLOT_POINTS = 600  # loss records kept in the plot (older ones are thinned out)
+BRUSH_COLOURS = ["#000000", "#ffffff", "#e63946", "#f4a261", "#e9c46a", "#2a9d8f", "#457b9d", "#6a4c93"]
+HELP = """# reanimate studio
+Paint one or a few frames of a video; a small network learns your style in the background and
+restyles every frame (Texler et al. 2020). **1** load a video, **2** paint or upload a keyframe,
+**3** train and watch the previews, **4** export the video and the model, **5** try it live on your camera.
+"""
+
+
+class Sessions:
+    """One `Studio` per browser session, each in its own random folder under `root`."""
+
+    def __init__(self, root: Path, device: str, idle_timeout: float, max_sessions: int = 16):
+        self.root, self.device, self.idle_timeout, self.max_sessions = root, device, idle_timeout, max_sessions
+        self._studios: dict[str, Studio] = {}
+        self._lock = threading.Lock()
+
+    def get(self, request: gr.Request) -> Studio:
+        key = request.session_hash
+        with self._lock:
+            if key not in self._studios:
+                if len(self._studios) >= self.max_sessions:
+                    raise UserError(f"the studio already serves {self.max_sessions} pages: close one and reload")
+                folder = self.root / "sessions" / secrets.token_hex(8)  # never a name the browser chose
+                self._studios[key] = Studio(folder, self.device, self.idle_timeout)
+            studio = self._studios[key]
+        studio.heartbeat()
+        return studio
+
+    def close(self, request: gr.Request) -> None:
+        with self._lock:
+            studio = self._studios.pop(request.session_hash, None)
+        if studio is not None:
+            studio.close()
+
+    def close_all(self) -> None:
+        with self._lock:
+            studios, self._studios = list(self._studios.values()), {}
+        for studio in studios:
+            studio.close()
+
+
+def _friendly(handler):
+    """Show UserErrors as a message on the page."""
+    @functools.wraps(handler)
+    def wrapped(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except UserError as exc:
+            raise gr.Error(str(exc), print_exception=False) from exc
+    return wrapped
+
+
+def _status_text(studio: Studio) -> str:
+    if studio.video is None:
+        return "No video loaded."
+    status = studio.status
+    keys = ", ".join(str(i) for i in sorted(studio.keyframes)) or "none yet"
+    line = f"**{status.state}**"
+    if status.step:
+        losses = " · ".join(f"{k} {v:.3f}" for k, v in status.losses.items())
+        line += (f" · step {status.step} · {status.seconds:.0f} s trained · "
+                 f"{status.steps_per_second:.2f} steps/s on {studio.device_name} · {losses}")
+    if status.message:
+        line += f" · {status.message}"
+    elif status.state == "idle":
+        line += " · ready: press Start on tab 3" if studio.keyframes else " · next: paint a keyframe on tab 2"
+    return f"{line}\n\nkeyframes: {keys} · preview frames: {', '.join(map(str, studio.preview_indices))}"
+
+
+def _loss_table(studio: Studio) -> pd.DataFrame:
+    rows = studio.history
+    if len(rows) > PLOT_POINTS * 4:
+        steps = sorted({step for step, _, _ in rows})
+        keep = set(steps[:: max(1, len(steps) // PLOT_POINTS)]) | {steps[-1]}
+        rows = [row for row in rows if row[0] in keep]
+    table = pd.DataFrame(rows, columns=["step", "term", "loss"])
+    return table.astype({"step": "int64", "term": "str", "loss": "float64"})  # typed even when empty
+
+
+def _gallery(studio: Studio) -> list[tuple[np.ndarray, str]]:
+    return [(image, f"frame {index}") for index, image in sorted(studio.previews.items())]
+
+
+def _keyframe_gallery(studio: Studio) -> list[tuple[np.ndarray, str]]:
+    return [(key.style, f"keyframe {index}" + (" (masked)" if key.mask is not None else ""))
+            for index, key in sorted(studio.keyframes.items())]
+
+
+def _parse_frames(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.replace(";", ",").split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"preview frames {text!r} must be frame numbers separated by commas, e.g. 10, 50, 90")
+
+
+def _editor_value(image: np.ndarray) -> dict:
+    return {"background": image, "layers": [], "composite": image}
+
+
+def _mask_from_editor(value: dict | None) -> np.ndarray | None:
+    """The strokes painted in the mask editor (any colour) as a boolean mask; None when nothing is painted."""
+    if not value or not value.get("layers"):
+        return None
+    alpha = [np.asarray(layer)[:, :, 3] > 0 for layer in value["layers"] if np.asarray(layer).ndim == 3
+             and np.asarray(layer).shape[2] == 4]
+    mask = np.logical_or.reduce(alpha) if alpha else None
+    return mask if mask is not None and mask.any() else None
+
+
+def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
+    """The page; `allow_paths` offers loading a video by its path on the server (local use only)."""
+    with gr.Blocks(title="reanimate studio", delete_cache=(3600, 6 * 3600)) as page:
+        gr.Markdown(HELP)
+        status = gr.Markdown("No video loaded.", elem_id="status")
+        version = gr.State(-1)  # the preview version this page shows
+        editor_frame = gr.State(0)  # the frame the editors were loaded with
+
+        with gr.Tab("1 · Video", id="video"):
+            with gr.Row():
+                upload = gr.File(label=f"Upload a video ({', '.join(VIDEO_EXTENSIONS)})",
+                                 file_types=list(VIDEO_EXTENSIONS), elem_id="video-upload")
+                with gr.Column():
+                    sample = gr.Dropdown(list(SAMPLE_CLIPS), value=SAMPLE_CLIPS[0], label="…or a sample clip")
+                    load_sample = gr.Button("Load sample clip", elem_id="load-sample")
+                    path = gr.Textbox(label="…or a video path on this computer", visible=allow_paths)
+                    load_path = gr.Button("Load path", visible=allow_paths)
+            max_side = gr.Slider(128, 1280, value=sessions_default_side(sessions), step=16,
+                                 label="Working size (longer side, px): smaller trains and renders faster")
+            info = gr.Markdown(elem_id="video-info")
+            scrub = gr.Slider(0, 1, value=0, step=1, label="Frame", elem_id="scrub")
+            frame_view = gr.Image(label="Frame", interactive=False, elem_id="frame-view")
+
+        with gr.Tab("2 · Keyframes", id="keys"):
+            gr.Markdown("Pick a frame with the slider on tab 1, press **Paint this frame**, paint over it "
+                        "(or upload your painted version of it), optionally paint a mask of the part to "
+                        "learn, then **Add keyframe**. You can add or repaint keyframes while training runs.")
+            with gr.Row():
+                paint_this = gr.Button("Paint this frame", elem_id="paint-this")
+                add_key = gr.Button("Add keyframe", variant="primary", elem_id="add-key")
+                remove_key = gr.Button("Remove this keyframe")
+            editor_label = gr.Markdown("Editing frame 0")
+            with gr.Row():
+                editor = gr.ImageEditor(label="Painted keyframe", type="numpy", sources=("upload",),
+                                        brush=gr.Brush(colors=BRUSH_COLOURS, color_mode="defaults"),
+                                        elem_id="editor", transforms=(), layers=False)
+                mask_editor = gr.ImageEditor(label="Mask (optional): paint where the style should be learned",
+                                             type="numpy", sources=(), brush=gr.Brush(colors=["#ffffff"]),
+                                             elem_id="mask-editor", transforms=(), layers=False)
+            painted_upload = gr.Image(label="…or upload a painted frame (it goes into the editor)",
+                                      type="numpy", sources=["upload"], elem_id="painted-upload")
+            key_gallery = gr.Gallery(label="Keyframes", columns=6, height=200, preview=False, allow_preview=False,
+                                     object_fit="contain", elem_id="keyframes")
+
+        with gr.Tab("3 · Train", id="train"):
+            with gr.Row():
+                preset = gr.Dropdown(["fast", "paper"], value="fast", label="Network",
+                                     info="fast: a quarter of the paper's cost, for CPUs; paper: Texler et al.'s")
+                preview_frames = gr.Textbox(label="Preview frames", info="frame numbers, e.g. 10, 50, 90",
+                                            elem_id="preview-frames")
+            with gr.Row():
+                start = gr.Button("Start / resume", variant="primary", elem_id="start")
+                pause = gr.Button("Pause", elem_id="pause")
+                stop = gr.Button("Stop", elem_id="stop")
+            previews = gr.Gallery(label="Previews (refreshed every few seconds)", columns=3, height=320,
+                                  preview=False, object_fit="contain", elem_id="previews")
+            plot = gr.LinePlot(x="step", y="loss", color="term", label="Losses", height=260)
+
+        with gr.Tab("4 · Export", id="export"):
+            gr.Markdown("Renders every frame with the current network (training pauses meanwhile).")
+            export = gr.Button("Render and export", variant="primary", elem_id="export")
+            result = gr.Video(label="Stylized video", interactive=False, height=400, elem_id="result")
+            downloads = gr.File(label="Downloads: the video and the model folder (zip)", file_count="multiple",
+                                interactive=False, elem_id="downloads")
+
+        with gr.Tab("5 · Live camera", id="camera"):
+            gr.Markdown("Stylizes your camera with the latest network (train first). The network learned "
+                        "strokes at the video's scale, so keep the camera size near the working size.")
+            camera_side = gr.Slider(96, 1280, value=320, step=16, label="Camera size (longer side, px)")
+            with gr.Row():
+                camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Camera", height=360,
+                                  elem_id="camera")
+                styled = gr.Image(label="Stylized", interactive=False, height=360, elem_id="camera-styled")
+            camera_rate = gr.Markdown(elem_id="camera-rate")
+
+        # -- handlers ------------------------------------------------------------------------------
+
+        def _loaded(studio: Studio, summary: str):
+            n = len(studio.video)
+            first = studio.frame(0)
+            return (summary, gr.update(maximum=n - 1, value=0), first, _editor_value(first), _editor_value(first),
+                    [], ", ".join(map(str, studio.preview_indices)), 0, "Editing frame 0", _status_text(studio))
+
+        loaded_outputs = [info, scrub, frame_view, editor, mask_editor, key_gallery, preview_frames, editor_frame,
+                          editor_label, status]
+
+        @_friendly
+        def on_upload(file, side, request: gr.Request):
+            if file is None:
+                return [gr.skip()] * len(loaded_outputs)
+            studio = sessions.get(request)
+            return _loaded(studio, studio.load_video(file, int(side)))
+
+        @_friendly
+        def on_sample(name, side, request: gr.Request):
+            studio = sessions.get(request)
+            return _loaded(studio, studio.load_video(sample_clip(name), int(side)))
+
+        @_friendly
+        def on_path(text, side, request: gr.Request):
+            if not allow_paths:
+                raise UserError("loading by path is off: the studio listens beyond this computer")
+            studio = sessions.get(request)
+            return _loaded(studio, studio.load_video(Path(text.strip()).expanduser(), int(side)))
+
+        @_friendly
+        def on_scrub(index, request: gr.Request):
+            return sessions.get(request).frame(int(index))
+
+        @_friendly
+        def on_paint_this(index, request: gr.Request):
+            frame = sessions.get(request).frame(int(index))
+            return _editor_value(frame), _editor_value(frame), int(index), f"Editing frame {int(index)}"
+
+        def on_painted_upload(image):
+            return gr.skip() if image is None else _editor_value(image)
+
+        @_friendly
+        def on_add_key(index, painted, mask, request: gr.Request):
+            studio = sessions.get(request)
+            if not painted or painted.get("composite") is None:
+                raise UserError("paint the frame or upload a painted version first")
+            studio.set_keyframe(int(index), painted["composite"], _mask_from_editor(mask))
+            gr.Info(f"keyframe {int(index)} added" + (" (training picks it up now)" if studio.training else ""))
+            return _keyframe_gallery(studio), _status_text(studio)
+
+        @_friendly
+        def on_remove_key(index, request: gr.Request):
+            studio = sessions.get(request)
+            studio.remove_keyframe(int(index))
+            return _keyframe_gallery(studio), _status_text(studio)
+
+        @_friendly
+        def on_start(name, frames_text, request: gr.Request):
+            studio = sessions.get(request)
+            studio.set_preview_frames(_parse_frames(frames_text))
+            studio.start_training(name)
+            return _status_text(studio)
+
+        @_friendly
+        def on_pause(request: gr.Request):
+            studio = sessions.get(request)
+            studio.pause_training()
+            return _status_text(studio)
+
+        @_friendly
+        def on_stop(request: gr.Request):
+            studio = sessions.get(request)
+            studio.stop_training()
+            return _status_text(studio)
+
+        @_friendly
+        def on_preview_frames(frames_text, request: gr.Request):
+            studio = sessions.get(request)
+            if studio.video is not None and frames_text.strip():
+                studio.set_preview_frames(_parse_frames(frames_text))
+
+        def on_tick(shown: int, request: gr.Request):
+            studio = sessions.get(request)
+            if studio.preview_version == shown:
+                return _status_text(studio), gr.skip(), _loss_table(studio), shown
+            return _status_text(studio), _gallery(studio), _loss_table(studio), studio.preview_version
+
+        @_friendly
+        def on_export(request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+            video, model = sessions.get(request).export()
+            return str(video), [str(video), str(model)]
+
+        def on_camera(frame, side, request: gr.Request):
+            if frame is None:
+                return gr.skip(), gr.skip()
+            studio = sessions.get(request)
+            started = time.perf_counter()
+            try:
+                out = studio.stylize_frame(frame, int(side))
+            except UserError as exc:
+                return gr.skip(), str(exc)
+            return out, f"{1 / (time.perf_counter() - started):.1f} frames/s at {out.shape[1]}x{out.shape[0]}"
+
+        upload.upload(on_upload, [upload, max_side], loaded_outputs)
+        load_sample.click(on_sample, [sample, max_side], loaded_outputs)
+        load_path.click(on_path, [path, max_side], loaded_outputs)
+        scrub.release(on_scrub, [scrub], [frame_view])
+        scrub.input(on_scrub, [scrub], [frame_view], trigger_mode="always_last")
+        paint_this.click(on_paint_this, [scrub], [editor, mask_editor, editor_frame, editor_label])
+        painted_upload.upload(on_painted_upload, [painted_upload], [editor])
+        add_key.click(on_add_key, [editor_frame, editor, mask_editor], [key_gallery, status])
+        remove_key.click(on_remove_key, [editor_frame], [key_gallery, status])
+        start.click(on_start, [preset, preview_frames], [status])
+        pause.click(on_pause, None, [status])
+        stop.click(on_stop, None, [status])
+        preview_frames.submit(on_preview_frames, [preview_frames], None)
+        gr.Timer(REFRESH_SECONDS).tick(on_tick, [version], [status, previews, plot, version],
+                                       show_progress="hidden")
+        export.click(on_export, None, [result, downloads], concurrency_limit=2)
+        camera.stream(on_camera, [camera, camera_side], [styled, camera_rate], stream_every=0.2, time_limit=600,
+                      concurrency_limit=4)
+        page.unload(sessions.close)
+    return page
+
+
+def sessions_default_side(sessions: Sessions) -> int:
+    from reanimate.core.device import resolve_device
+
+    return 640 if resolve_device(sessions.device).type == "cuda" else 384
+
+
+def launch(workdir: str | Path, host: str = "127.0.0.1", port: int = 7860, device: str = "auto",
+           max_upload_mb: int = 200, idle_timeout: float = 300.0, open_browser: bool = False) -> None:
+    """Serve the studio until interrupted; all files live under `workdir`."""
+    import os
+
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    # Gradio keeps uploads and served outputs in its cache: keep that inside the studio's folder too.
+    os.environ["GRADIO_TEMP_DIR"] = str(workdir / "cache")
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    sessions = Sessions(workdir, device, idle_timeout)
+    page = build(sessions, allow_paths=loopback)
+    page.queue(default_concurrency_limit=8)
+    try:
+        page.launch(server_name=host, server_port=port, max_file_size=f"{max_upload_mb}mb", inbrowser=open_browser,
+                    allowed_paths=[str(workdir / "sessions")], show_error=True, quiet=False)
+    finally:
+        sessions.close_all()
+        shutil.rmtree(workdir / "sessions", ignore_errors=True)
