@@ -29,4 +29,12 @@ if "${pip[@]}" show opencv-python >/dev/null 2>&1; then
   "${pip[@]}" uninstall --quiet -y opencv-python
   "${pip[@]}" install --quiet --force-reinstall --no-deps "opencv-python-headless==${headless}"
 fi
+# The studio's browser tests drive Debian's Chromium (Playwright's own browser download needs internet).
+if [ "${1:-}" = "--dev" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "note: the browser tests need Chromium at /usr/bin/chromium (sudo apt-get install chromium)" >&2
+  fi
+fi
 echo "reanimate is installed in .venv: run .venv/bin/reanimate --help" >&2

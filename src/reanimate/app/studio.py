@@ -22,6 +22,7 @@ from reanimate.core.files import atomic_dir
 from reanimate.core.progress import progress
 from reanimate.io.image import write_png
 from reanimate.io.video import VIDEO_EXTENSIONS, FrameWriter, Video, open_video
+from reanimate.stylize.config import StylizeConfig, load_config
 from reanimate.stylize.data import Keyframe
 
 MAX_FRAMES = 1500  # a minute at 25 fps: longer clips would make every render wait minutes on a CPU
@@ -198,19 +199,21 @@ class Studio:
     def training(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start_training(self, preset: str = "fast", seed: int = 0) -> None:
-        """Train in the background; a stopped training of the same keyframes resumes from its state."""
+    def start_training(self, preset: str | StylizeConfig = "fast", seed: int = 0) -> None:
+        """Train in the background; a stopped training of the same keyframes resumes from its state.
+
+        Args:
+            preset: a preset name ("fast", "paper", a YAML file) or a full `StylizeConfig`.
+        """
         self.need_video()
         if not self.keyframes:
             raise UserError("add a keyframe first: paint a frame, or upload a painted one")
         if self.training:
             self.resume_training()
             return
-        from reanimate.stylize.config import load_config
-
-        config = load_config(preset)
+        config = preset if isinstance(preset, StylizeConfig) else load_config(preset)
         if config.needs_flow:
-            raise UserError(f"preset {preset!r} uses guides or filtered input, which the studio does not train; "
+            raise UserError(f"preset {config.preset!r} uses guides or filtered input, which the studio does not train; "
                             "use `reanimate stylize` for those")
         self._stop.clear()
         self._running.set()

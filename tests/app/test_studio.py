@@ -1,0 +1,123 @@
+"""The studio's session logic, without a browser: tiny clips and a tiny network."""
+
+import time
+import zipfile
+
+import cv2
+import numpy as np
+import pytest
+
+from reanimate.app.studio import Studio, fit_painting, working_size
+from reanimate.core.checkpoint import latest_training_state, load_training_state
+from reanimate.core.errors import UserError
+from reanimate.io.video import FrameWriter, open_video
+from reanimate.stylize.pipeline import Stylizer
+from reanimate.stylize.train import fingerprint
+
+
+def _wait(condition, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _painted(frame: np.ndarray) -> np.ndarray:
+    return 255 - frame  # an easy style: the negative
+
+
+@pytest.fixture
+def studio(tmp_path, clip_mp4):
+    studio = Studio(tmp_path / "session", device="cpu")
+    studio.load_video(clip_mp4)
+    yield studio
+    studio.close()
+
+
+def test_loading_shrinks_to_the_working_size_and_refuses_bad_files(tmp_path, clip_mp4):
+    studio = Studio(tmp_path / "s")
+    summary = studio.load_video(clip_mp4, max_side=25)
+    assert "6 frames of 25x19 (from 50x38)" in summary
+    assert studio.frame(3).shape == (19, 25, 3)
+    assert working_size(1280, 720, 384) == (384, 216)
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(UserError, match="not a video file"):
+        studio.load_video(tmp_path / "notes.txt")
+    (tmp_path / "broken.mp4").write_bytes(b"\0" * 1000)
+    with pytest.raises(UserError, match="not a readable video"):
+        studio.load_video(tmp_path / "broken.mp4")
+    with pytest.raises(UserError, match="at most 4"):
+        studio.load_video(clip_mp4, max_frames=4)
+    assert len(studio.video) == 6, "a refused file keeps the loaded video"
+
+
+def test_keyframes_are_checked_and_fitted(studio):
+    frame = studio.frame(2)
+    with pytest.raises(UserError, match="aspect ratio"):
+        studio.set_keyframe(2, np.zeros((50, 50, 3), np.uint8))
+    with pytest.raises(UserError, match="out of range"):
+        studio.set_keyframe(9, frame)
+    double = cv2.resize(_painted(frame), (100, 76))
+    rgba = np.dstack([double, np.full(double.shape[:2], 255, np.uint8)])
+    studio.set_keyframe(2, rgba, mask=np.zeros((76, 100), bool))
+    key = studio.keyframes[2]
+    assert key.style.shape == frame.shape and key.mask is None, "an empty mask means no mask"
+    assert np.abs(key.style.astype(int) - _painted(frame)).mean() < 12
+    mask = np.zeros((38, 50), bool)
+    mask[:, :25] = True
+    studio.set_keyframe(2, _painted(frame), mask)
+    assert studio.keyframes[2].mask[:, :25].all() and not studio.keyframes[2].mask[:, 25:].any()
+    assert fit_painting(frame, (50, 38), "x") is frame
+
+
+def test_training_runs_in_the_background_takes_new_keyframes_pauses_and_exports(studio, tiny_config, tmp_path):
+    with pytest.raises(UserError, match="add a keyframe"):
+        studio.start_training(tiny_config)
+    studio.set_keyframe(0, _painted(studio.frame(0)))
+    studio.start_training(tiny_config)
+    _wait(lambda: studio.status.step > 5 and studio.preview_version > 1)
+    assert studio.status.state == "training" and set(studio.previews) == set(studio.preview_indices)
+    assert studio.history and all(np.isfinite(v) for _, _, v in studio.history)
+    # A keyframe added while training runs is picked up at the next step.
+    studio.set_keyframe(5, _painted(studio.frame(5)))
+    _wait(lambda: not studio._keys_changed)
+    studio.pause_training()
+    time.sleep(0.3)
+    paused_at = studio.status.step
+    time.sleep(0.5)
+    assert studio.status.step == paused_at and studio.training
+    # Export pauses nothing that was paused, and writes every frame plus a loadable model.
+    video, model_zip = studio.export(show_progress=False)
+    assert len(open_video(video)) == 6 and studio.status.state == "paused"
+    with zipfile.ZipFile(model_zip) as archive:
+        archive.extractall(tmp_path / "unzipped")
+    model = Stylizer.from_pretrained(next((tmp_path / "unzipped").iterdir()), device="cpu")
+    assert model([studio.frame(1)])[0].shape == (38, 50, 3)
+    studio.stop_training()
+    assert studio.status.state == "stopped" and not studio.training
+    state = load_training_state(latest_training_state(studio.folder / "run"))
+    keys = [studio.keyframes[0], studio.keyframes[5]]
+    assert state["job"] == fingerprint(tiny_config, keys, 0), "the saved state is of both keyframes"
+    # The camera path: any size in, shrunk to the asked size.
+    assert studio.stylize_frame(np.zeros((240, 320, 3), np.uint8), 160).shape == (120, 160, 3)
+
+
+def test_training_stops_when_the_page_is_gone(tmp_path, clip_mp4, tiny_config):
+    studio = Studio(tmp_path / "session", device="cpu", idle_timeout=1.0)
+    studio.load_video(clip_mp4)
+    studio.set_keyframe(0, _painted(studio.frame(0)))
+    studio.start_training(tiny_config)
+    _wait(lambda: not studio.training, 30)
+    assert "page was gone" in studio.status.message
+    studio.close()
+    assert not (tmp_path / "session").exists()
+
+
+def test_training_problems_show_on_the_page(studio, tiny_config):
+    with pytest.raises(UserError, match="load a video"):
+        Studio(studio.folder.parent / "other").start_training(tiny_config)
+    studio.set_keyframe(0, _painted(studio.frame(0)))
+    with pytest.raises(UserError, match="guides"):
+        studio.start_training(tiny_config.__class__(**{**tiny_config.__dict__, "guide": "gauss"}))
+    with pytest.raises(UserError, match="no trained network"):
+        studio.stylize_frame(studio.frame(0))
