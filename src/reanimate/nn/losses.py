@@ -4,6 +4,8 @@ Every backbone takes images in [-1, 1] RGB and converts them to the colour order
 normalisation its own weights were trained with (a classic bug of public re-implementations).
 """
 
+import copy
+import functools
 import importlib.util
 import os
 import warnings
@@ -32,6 +34,15 @@ def inception_weights_path() -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=1)
+def _scripted_inception() -> torch.jit.ScriptModule:
+    """The shipped TorchScript Inception, loaded once per process (a load takes ~0.7 s; evaluation
+    and fine-tuning build a loss network per avatar)."""
+    with warnings.catch_warnings():  # TorchScript is deprecated, but it is the format these weights ship in
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.jit.load(str(inception_weights_path()), map_location="cpu")
+
+
 class InceptionFeatures(nn.Module):
     """Inception-v3 stages as a perceptual network; by default the early ones (conv, conv_1, conv_2:
     32/32/64 channels at 1/2 resolution), whose 3-7 px receptive fields match the VGG19 layers of
@@ -42,9 +53,7 @@ class InceptionFeatures(nn.Module):
 
     def __init__(self, layers: tuple[str, ...] | None = None):
         super().__init__()
-        with warnings.catch_warnings():  # TorchScript is deprecated, but it is the format these weights ship in
-            warnings.simplefilter("ignore", DeprecationWarning)
-            scripted = torch.jit.load(str(inception_weights_path()), map_location="cpu")
+        scripted = copy.deepcopy(_scripted_inception())  # a private copy: callers move it to their device
         names = [name for name, _ in scripted.net.layers.named_children()]
         self.taps = tuple(layers or self.layers)
         unknown = set(self.taps) - set(names)
