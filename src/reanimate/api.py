@@ -338,19 +338,20 @@ def prepare_faces(src: PathLike, out: PathLike, *, size: int = 256, margin: floa
 
 
 def synth_faces(out: PathLike, *, identities: int = 8, frames: int = 64, videos_per_identity: int = 1,
-                size: int = 256, seed: int = 0, show_progress: bool = True) -> dict:
+                size: int = 256, seed: int = 0, fps: float = 25.0, show_progress: bool = True) -> dict:
     """Write a dataset of procedural talking faces with exact landmarks (same format as `prepare_faces`).
 
     Each identity has its own face shape, skin, hair, eyes, brows, mouth, accessories and
-    background; each video animates head pose, speech, blinks and brows. Deterministic in `seed`;
-    running it again finishes an interrupted dataset.
+    background; each video animates head pose, speech, blinks and brows, sampled at `fps` (a lower
+    rate spreads the frames over more motion). Deterministic in `seed`; running it again finishes
+    an interrupted dataset.
 
     Example:
         >>> synth_faces("synthetic", identities=32, frames=64, videos_per_identity=2)
     """
     from reanimate.talking_head.synth import synth_dataset
 
-    return synth_dataset(out, identities, frames, videos_per_identity, size, seed, show_progress=show_progress)
+    return synth_dataset(out, identities, frames, videos_per_identity, size, seed, fps, show_progress=show_progress)
 
 
 def show_faces(dataset: PathLike, out: PathLike, *, clips: int = 6, frames: int = 4, cell: int = 128) -> Path:

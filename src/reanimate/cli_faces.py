@@ -90,10 +90,13 @@ def prepare(src, out, size, margin, smooth, box_smooth, every, max_frames, ident
 @click.option("--videos-per-identity", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--size", type=int, default=256, show_default=True)
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--fps", type=click.FloatRange(0.1), default=25.0, show_default=True,
+              help="Frame rate the motion is sampled at: a lower rate spreads a video's frames over more head "
+                   "motion (2.5 gives meta-learning varied poses per video).")
 @click.option("--out", required=True, help="Dataset folder.")
 @JSON
 @QUIET
-def synth(identities, frames, videos_per_identity, size, seed, out, as_json, quiet):
+def synth(identities, frames, videos_per_identity, size, seed, fps, out, as_json, quiet):
     """Render procedural talking faces with exact landmarks, as a face dataset.
 
     \b
@@ -103,7 +106,7 @@ def synth(identities, frames, videos_per_identity, size, seed, out, as_json, qui
     from reanimate import api
 
     result = api.synth_faces(out, identities=identities, frames=frames, videos_per_identity=videos_per_identity,
-                             size=size, seed=seed, show_progress=not quiet)
+                             size=size, seed=seed, fps=fps, show_progress=not quiet)
     _summary(result, as_json)
 
 
