@@ -1,6 +1,6 @@
 """Few-shot use really works on a person the meta-learning never saw (Zakharov et al., Sec. 3.3).
 
-The fixture is a `small` model meta-learned on 300 synthetic identities (tests/fixtures/README.md
+The fixture is a `small` model meta-learned on 400 synthetic identities (tests/fixtures/README.md
 says how it was made); the identities here come from another seed, so none was seen in training.
 """
 
@@ -90,8 +90,10 @@ def test_feed_forward_follows_the_pose_and_keeps_the_person_and_finetuning_impro
           f"FT T=8 {np.mean(ft8_l1):.3f}, copy {np.mean(copy_l1):.3f}")
     assert len(ff_pose) >= 0.6 * len(people) * (len(people[0]["frames"]) - SHOTS), "generated faces are not faces"
     # Measured with the fixture: pose error FF 0.14 against copy 0.25 (dlib on the real targets: 0.11);
-    # L1 FF 0.22, another person's shot 0.57, FT 0.16. Copying a shot still has the lowest L1 (0.13):
-    # these cartoon heads turn little, and a 64-px network meta-learned for 25 CPU minutes is blurry.
+    # L1 FF 0.18, another person's shot 0.53, FT 0.11, copy 0.13. Feed-forward from one shot loses to
+    # copying that shot in L1: these cartoon heads turn little, and a 64-px network meta-learned for
+    # 77 CPU minutes is blurry. Fine-tuning beats the copy here but not on every seed, so it is not
+    # asserted.
     assert ff_pose_error < 0.7 * copy_pose_error
     assert np.mean(own_l1) < 0.9 * np.mean(swapped_l1)
     assert np.mean(ft8_l1) < 0.9 * np.mean(own_l1)
