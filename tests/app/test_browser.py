@@ -64,6 +64,7 @@ def test_video_to_stylized_export_and_live_camera(studio_url, browser, painted_k
         time.sleep(1)
     assert _preview_sources(page) != first, "the previews never refreshed while training"
     page.get_by_text("steps/s on cpu").first.wait_for()
+    page.locator("#losses img").wait_for()  # the loss plot
     time.sleep(15)
     page.screenshot(path=artifacts / "3-training-later.png", full_page=True)
     page.locator("#pause").click()

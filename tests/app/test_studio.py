@@ -10,7 +10,7 @@ import pytest
 from reanimate.app.studio import Studio, fit_painting, working_size
 from reanimate.core.checkpoint import latest_training_state, load_training_state
 from reanimate.core.errors import UserError
-from reanimate.io.video import FrameWriter, open_video
+from reanimate.io.video import open_video
 from reanimate.stylize.pipeline import Stylizer
 from reanimate.stylize.train import fingerprint
 
@@ -121,3 +121,59 @@ def test_training_problems_show_on_the_page(studio, tiny_config):
         studio.start_training(tiny_config.__class__(**{**tiny_config.__dict__, "guide": "gauss"}))
     with pytest.raises(UserError, match="no trained network"):
         studio.stylize_frame(studio.frame(0))
+
+
+def test_stop_then_new_keyframes_goes_on_and_a_new_video_starts_over(studio, tiny_config, clip_mp4):
+    studio.set_keyframe(0, _painted(studio.frame(0)))
+    studio.start_training(tiny_config)
+    _wait(lambda: studio.status.step > 5)
+    studio.stop_training()
+    stopped_at = studio.status.step
+    studio.set_keyframe(5, _painted(studio.frame(5)))
+    studio.start_training(tiny_config)
+    _wait(lambda: studio.status.step > stopped_at)
+    studio.stop_training()
+    assert studio.status.state == "stopped", "the network goes on from where Stop left it, with both keyframes"
+    assert [key.index for key in studio._trainer.keyframes] == [0, 5]
+    studio.start_training(tiny_config)
+    studio.load_video(clip_mp4, max_side=25)  # stops the training and forgets the old video's keyframes
+    assert not studio.training and studio.keyframes == {} and studio.status.step == 0
+    assert len(list(studio.folder.glob("frames-*"))) == 1, "the old frames are removed"
+
+
+class _Request:
+    def __init__(self, session_hash: str):
+        self.session_hash = session_hash
+
+
+def test_sessions_end_when_their_page_is_gone(tmp_path, monkeypatch):
+    from reanimate.app import ui
+
+    sessions = ui.Sessions(tmp_path, "cpu", idle_timeout=60.0, max_sessions=2)
+    first, second = sessions.get(_Request("a")), sessions.get(_Request("b"))
+    assert first is not second and first.folder != second.folder and first.folder.exists()
+    with pytest.raises(UserError, match="already serves 2 pages"):
+        sessions.get(_Request("c"))
+    monkeypatch.setattr(ui, "UNLOAD_GRACE", 0.0)
+    sessions.unload(_Request("a"))
+    sessions.get(_Request("a"))  # a dropped connection that came back: the session stays
+    sessions.reap()
+    assert sessions.get(_Request("a")) is first
+    sessions.unload(_Request("a"))
+    time.sleep(0.01)
+    sessions.reap()
+    assert not first.folder.exists() and second.folder.exists()
+    sessions.get(_Request("c"))  # the closed page freed its place
+    monkeypatch.setattr(sessions, "idle_timeout", 0.0)
+    sessions.reap()
+    assert not second.folder.exists(), "a page silent for the idle timeout ends too"
+
+
+def test_the_loss_plot_draws_one_curve_per_term():
+    from reanimate.app.ui import loss_figure
+
+    history = [(step, term, 1.0 / step) for step in range(5, 5000, 5) for term in ("l1", "adversarial")]
+    lines = loss_figure(history).axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["l1", "adversarial"]
+    assert 600 <= len(lines[0].get_xdata()) <= 1000 and lines[0].get_xdata()[-1] == 4995, "thinned, last step kept"
+    assert loss_figure([]).axes[0].get_lines() == []

@@ -6,10 +6,13 @@ background thread that the page steers (start, pause, resume, stop, swap keyfram
 (losses, preview frames); it stops by itself when the page stops calling `heartbeat`.
 """
 
+import dataclasses
 import os
 import shutil
+import tempfile
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +21,7 @@ import numpy as np
 
 from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError
-from reanimate.core.files import atomic_dir
 from reanimate.core.progress import progress
-from reanimate.io.image import write_png
 from reanimate.io.video import VIDEO_EXTENSIONS, FrameWriter, Video, open_video
 from reanimate.stylize.config import StylizeConfig, load_config
 from reanimate.stylize.data import Keyframe
@@ -102,18 +103,31 @@ class Studio:
         self.preview_version = 0  # bumps whenever previews change, so the page re-sends images only then
         self.history: list[tuple[int, str, float]] = []  # (step, loss name, value)
         self.status = TrainingStatus()
+        # _lock guards what the page and the training thread share; _steering lets one action at a
+        # time load, start, stop, export or close (a second click waits instead of interleaving).
         self._lock = threading.Lock()
+        self._steering = threading.RLock()
+        self._step_lock = threading.Lock()  # held during a training step, so snapshots see whole updates
         self._thread: threading.Thread | None = None
+        self._trainer = None  # kept after Stop, so that Start goes on from where it was
         self._stop = threading.Event()
+        self._stop_reason = "stopped"
         self._running = threading.Event()  # cleared = paused
+        self._user_paused = False
         self._keys_changed = False
         self._stylizer = None  # a snapshot of the network for rendering and the camera
+        self._frames_dir: Path | None = None
         self._last_seen = time.monotonic()
 
     # -- the video -------------------------------------------------------------------------------
 
-    def load_video(self, path: str | Path, max_side: int = 384, max_frames: int = MAX_FRAMES) -> str:
-        """Decode a video into this session's frames at the working size; returns a summary line."""
+    def load_video(self, path: str | Path, max_side: int = 384, max_frames: int = MAX_FRAMES,
+                   show_progress: bool = True) -> str:
+        """Decode a video into this session's frames at the working size; returns a summary line.
+
+        Keyframes, training and previews of the previous video are dropped once the new one is ready;
+        a refused or broken file leaves everything as it was.
+        """
         path = Path(path)
         if path.suffix.lower() not in VIDEO_EXTENSIONS:
             raise UserError(f"{path.name} is not a video file: use one of {', '.join(VIDEO_EXTENSIONS)}")
@@ -121,22 +135,32 @@ class Studio:
         if len(source) > max_frames:
             raise UserError(f"{path.name} has {len(source)} frames; the studio takes at most {max_frames}: "
                             "cut the clip, or stylize it whole with `reanimate stylize`")
-        self.stop_training()
         size = working_size(source.width, source.height, max_side)
-        frames = self.folder / "frames"
-        with atomic_dir(frames, overwrite=True) as tmp:
-            for index, frame in source.frames():
-                if (frame.shape[1], frame.shape[0]) != size:
-                    frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-                cv2.imwrite(str(tmp / f"{index:05d}.png"), frame[:, :, ::-1].copy())
-        with self._lock:
-            self.video = open_video(frames, fps=source.fps)
-            self.source_name = path.name
-            self.keyframes, self.previews, self.history = {}, {}, []
-            self.preview_indices = default_preview_frames(len(self.video))
-            self.status, self._stylizer = TrainingStatus(), None
-            self.preview_version += 1
-        shutil.rmtree(self.folder / "run", ignore_errors=True)
+        # A folder of its own: a training still running on the old video reads the old frames.
+        frames = Path(tempfile.mkdtemp(prefix="frames-", dir=self.folder))
+        try:
+            with progress(len(source), "decode", "frame", enabled=show_progress) as bar:
+                for index, frame in source.frames():
+                    if (frame.shape[1], frame.shape[0]) != size:
+                        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+                    cv2.imwrite(str(frames / f"{index:05d}.png"), frame[:, :, ::-1].copy())
+                    bar.update(1)
+            video = open_video(frames, fps=source.fps)
+        except BaseException:
+            shutil.rmtree(frames, ignore_errors=True)
+            raise
+        with self._steering:
+            self.stop_training()
+            old = self._frames_dir
+            with self._lock:
+                self.video, self._frames_dir, self.source_name = video, frames, path.name
+                self.keyframes, self.previews, self.history = {}, {}, []
+                self.preview_indices = default_preview_frames(len(video))
+                self.status, self._stylizer, self._trainer = TrainingStatus(), None, None
+                self.preview_version += 1
+            shutil.rmtree(self.folder / "run", ignore_errors=True)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
         scaled = "" if size == source.size else f" (from {source.width}x{source.height})"
         return (f"{path.name}: {len(source)} frames of {size[0]}x{size[1]}{scaled} at {source.fps:.3g} fps")
 
@@ -168,11 +192,12 @@ class Studio:
                 mask = mask.any(axis=2)
             if not mask.any():
                 mask = None  # an empty mask means "no mask", not "learn nothing"
-        key = Keyframe(index, self.frame(index), painted, mask)
+        key = Keyframe(index, video.read(index), painted, mask)
         with self._lock:
+            if self.video is not video:
+                raise UserError("another video was loaded meanwhile: paint a frame of that one")
             self.keyframes[index] = key
             self._keys_changed = True
-        write_png(self.folder / "keys" / f"{index:05d}.png", painted)
 
     def remove_keyframe(self, index: int) -> None:
         with self._lock:
@@ -193,6 +218,15 @@ class Studio:
         with self._lock:
             self.preview_indices = sorted(set(indices))[:8]
 
+    def snapshot(self) -> tuple[TrainingStatus, list[Keyframe], list[int]]:
+        """A consistent copy of the status, the keyframes (by index) and the preview frames, for the page."""
+        with self._lock:
+            status = dataclasses.replace(self.status, losses=dict(self.status.losses))
+            return status, self._sorted_keys(), list(self.preview_indices)
+
+    def _sorted_keys(self) -> list[Keyframe]:
+        return sorted(self.keyframes.values(), key=lambda k: k.index)
+
     # -- training --------------------------------------------------------------------------------
 
     @property
@@ -200,101 +234,149 @@ class Studio:
         return self._thread is not None and self._thread.is_alive()
 
     def start_training(self, preset: str | StylizeConfig = "fast", seed: int = 0) -> None:
-        """Train in the background; a stopped training of the same keyframes resumes from its state.
+        """Train in the background, or resume; after Stop it goes on from the same network.
 
         Args:
-            preset: a preset name ("fast", "paper", a YAML file) or a full `StylizeConfig`.
+            preset: a preset name ("fast", "paper", a YAML file) or a full `StylizeConfig`; another
+                preset than the stopped training's starts a new network.
         """
-        self.need_video()
-        if not self.keyframes:
-            raise UserError("add a keyframe first: paint a frame, or upload a painted one")
-        if self.training:
-            self.resume_training()
-            return
-        config = preset if isinstance(preset, StylizeConfig) else load_config(preset)
-        if config.needs_flow:
-            raise UserError(f"preset {config.preset!r} uses guides or filtered input, which the studio does not train; "
-                            "use `reanimate stylize` for those")
-        self._stop.clear()
-        self._running.set()
-        self.status = TrainingStatus("starting", "building the network")
-        self._thread = threading.Thread(target=self._train, args=(config, seed), daemon=True,
-                                        name=f"studio-train-{self.folder.name}")
-        self._thread.start()
+        with self._steering:
+            self.need_video()
+            if not self.keyframes:
+                raise UserError("add a keyframe first: paint a frame, or upload a painted one")
+            if self.training:
+                self.resume_training()
+                return
+            config = preset if isinstance(preset, StylizeConfig) else load_config(preset)
+            if config.needs_flow:
+                raise UserError(f"preset {config.preset!r} uses guides or filtered input, which the studio does "
+                                "not train; use `reanimate stylize` for those")
+            self._stop.clear()
+            self._running.set()
+            self._stop_reason = "stopped"
+            with self._lock:
+                self._user_paused = False
+                self.status = dataclasses.replace(self.status, state="starting", message="building the network")
+            self._thread = threading.Thread(target=self._train, args=(config, seed), daemon=True,
+                                            name=f"studio-train-{self.folder.name}")
+            self._thread.start()
 
     def pause_training(self) -> None:
-        if self.training:
+        with self._lock:
+            self._user_paused = True
+            self._pause("press Start / resume to go on")
+
+    def _pause(self, message: str) -> None:
+        """Pause a running training (call with _lock held)."""
+        if self.training and self.status.state in ("starting", "training"):
             self._running.clear()
-            self.status.state, self.status.message = "paused", "press Start / resume to go on"
+            self.status.state, self.status.message = "paused", message
 
     def resume_training(self) -> None:
-        if self.training:
-            self._running.set()
-            self.status.state, self.status.message = "training", ""
+        with self._lock:
+            self._user_paused = False
+            if self.training and self.status.state == "paused":
+                self._running.set()
+                self.status.state, self.status.message = "training", ""
 
     def stop_training(self, reason: str = "stopped") -> None:
         """Stop the background training (it saves its state first) and wait for it."""
-        thread = self._thread
-        if thread is None or not thread.is_alive():
-            return
-        self._stop.set()
-        self._running.set()
-        thread.join()
-        if self.status.state not in ("failed",):
-            self.status.state, self.status.message = "stopped", reason
+        with self._steering:
+            thread = self._thread
+            if thread is None or not thread.is_alive():
+                return
+            self._stop_reason = reason
+            self._stop.set()
+            self._running.set()
+            thread.join()
 
     def heartbeat(self) -> None:
         """The page is open: called on every refresh."""
         self._last_seen = time.monotonic()
 
-    def _train(self, config, seed: int) -> None:
+    def idle_seconds(self) -> float:
+        """Seconds since the page last called `heartbeat`."""
+        return time.monotonic() - self._last_seen
+
+    def _train(self, config: StylizeConfig, seed: int) -> None:
+        """The training thread: it alone changes the training's state until it ends."""
+        trainer, state, message = None, "stopped", ""
+        try:
+            trainer = self._prepare_trainer(config, seed)
+            with self._lock:
+                if self.status.state == "starting":
+                    self.status.state, self.status.message = "training", f"training on {trainer.device}"
+                self.status.step, self.status.seconds = trainer.step, trainer.elapsed
+            self._train_until_stopped(trainer)
+            message = self._stop_reason
+        except UserError as exc:
+            state, message = "failed", str(exc)
+        except Exception as exc:  # shown on the page instead of dying silently in a thread
+            state, message = "failed", f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+        finally:
+            if trainer is not None:
+                self._wrap_up(trainer)
+            with self._lock:
+                self.status.state, self.status.message = state, message
+
+    def _prepare_trainer(self, config: StylizeConfig, seed: int):
         from reanimate.stylize.train import Trainer
 
-        try:
-            with self._lock:
-                keys = sorted(self.keyframes.values(), key=lambda k: k.index)
-                self._keys_changed = False
+        with self._lock:
+            keys = self._sorted_keys()
+            self._keys_changed = False
+        trainer = self._trainer
+        if trainer is not None and trainer.config == config and trainer.seed == seed:
+            trainer.set_keyframes(keys)  # the keyframes may have changed while it was stopped
+        else:
             trainer = Trainer(config, keys, self.folder / "run", self.device, seed)
-            self.status = TrainingStatus("training", f"training on {trainer.device}", trainer.step, trainer.elapsed)
-            last_preview = last_save = 0.0
-            while not self._stop.is_set():
-                if not self._running.is_set():
-                    self._running.wait(timeout=1.0)
-                    self._stop_if_abandoned(trainer)
-                    continue
-                if self._keys_changed:
-                    with self._lock:
-                        keys = sorted(self.keyframes.values(), key=lambda k: k.index)
-                        self._keys_changed = False
-                    trainer.set_keyframes(keys)
-                    last_preview = 0.0  # show the effect of the new keyframe soon
+        self._trainer = trainer
+        return trainer
+
+    def _train_until_stopped(self, trainer) -> None:
+        last_preview, last_save = 0.0, time.monotonic()
+        while not self._stop.is_set():
+            if self.idle_seconds() > self.idle_timeout:
+                self._stop_reason = f"stopped: the page was gone for {self.idle_timeout:.0f} s"
+                break
+            if not self._running.is_set():
+                self._running.wait(timeout=1.0)
+                continue
+            if self._keys_changed:
+                with self._lock:
+                    keys = self._sorted_keys()
+                    self._keys_changed = False
+                trainer.set_keyframes(keys)
+                last_preview = 0.0  # show the effect of the new keyframe soon
+            with self._step_lock:
                 started = time.perf_counter()
                 losses = trainer.train_step()
                 trainer.elapsed += time.perf_counter() - started
-                self._record(trainer, losses)
-                now = time.monotonic()
-                if now - last_preview >= PREVIEW_EVERY:
-                    self._refresh_previews(trainer)
-                    last_preview = time.monotonic()
-                if now - last_save >= CHECKPOINT_EVERY:
-                    trainer.save_state()
-                    last_save = now
-                self._stop_if_abandoned(trainer)
+            self._record(trainer, losses)
+            now = time.monotonic()
+            if now - last_preview >= PREVIEW_EVERY:
+                self._refresh_previews(trainer)
+                last_preview = time.monotonic()
+            if now - last_save >= CHECKPOINT_EVERY:
+                trainer.save_state()
+                last_save = now
+
+    def _wrap_up(self, trainer) -> None:
+        """Save the training state and show the last previews, also after a failure."""
+        try:
             trainer.save_state()
-            self._refresh_previews(trainer)
-        except UserError as exc:
-            self.status = TrainingStatus("failed", str(exc), self.status.step, self.status.seconds)
-        except Exception as exc:  # shown on the page instead of dying silently in a thread
-            self.status = TrainingStatus("failed", f"{type(exc).__name__}: {exc}", self.status.step,
-                                         self.status.seconds)
-            raise
+            if trainer.step:
+                self._refresh_previews(trainer)
+        except Exception:
+            traceback.print_exc()
 
     def _record(self, trainer, losses: dict[str, float]) -> None:
-        status = self.status
-        status.step, status.seconds, status.losses = trainer.step, trainer.elapsed, losses
-        status.steps_per_second = trainer.step / max(trainer.elapsed, 1e-9)
-        if trainer.step % HISTORY_EVERY == 0:
-            with self._lock:
+        with self._lock:
+            status = self.status
+            status.step, status.seconds, status.losses = trainer.step, trainer.elapsed, losses
+            status.steps_per_second = trainer.step / max(trainer.elapsed, 1e-9)
+            if trainer.step % HISTORY_EVERY == 0:
                 self.history += [(trainer.step, name, value) for name, value in losses.items()]
 
     def _refresh_previews(self, trainer) -> None:
@@ -308,11 +390,6 @@ class Studio:
         with self._lock:
             self.previews, self._stylizer = previews, stylizer
             self.preview_version += 1
-
-    def _stop_if_abandoned(self, trainer) -> None:
-        if time.monotonic() - self._last_seen > self.idle_timeout:
-            self._stop.set()
-            self.status.message = f"stopped: the page was gone for {self.idle_timeout:.0f} s"
 
     # -- results ---------------------------------------------------------------------------------
 
@@ -333,34 +410,48 @@ class Studio:
     def export(self, show_progress: bool = True) -> tuple[Path, Path]:
         """Render every frame to an mp4 and zip the model folder; returns (video, model zip).
 
-        A running training pauses while rendering (both would share the same cores) and goes on after.
+        A running training pauses while rendering (both would share the same cores) and goes on
+        after, unless Pause was pressed meanwhile.
         """
-        video = self.need_video()
-        stylizer = self.stylizer()
-        was_running = self.training and self._running.is_set()
-        self.pause_training()
-        try:
-            exports = self.folder / "exports"
-            exports.mkdir(exist_ok=True)
-            stem = Path(self.source_name).stem or "video"
-            out = exports / f"{stem}-stylized.mp4"
-            with FrameWriter(out, video.fps, overwrite=True) as writer, \
-                    progress(len(video), "render", "frame", enabled=show_progress) as bar:
-                for _, styled in stylizer.stream(video, show_progress=False):
-                    writer.write(styled)
-                    bar.update(1)
-            model = stylizer.save_pretrained(exports / f"{stem}-model", overwrite=True)
-            archive = shutil.make_archive(str(exports / f".{stem}-model.tmp"), "zip", model.parent, model.name)
-            os.replace(archive, exports / f"{stem}-model.zip")
-            return out, exports / f"{stem}-model.zip"
-        finally:
-            if was_running:
-                self.resume_training()
+        with self._steering:
+            video = self.need_video()
+            self.stylizer()  # a clear error before anything is paused
+            with self._lock:
+                was_running = self.status.state in ("starting", "training")
+                self._user_paused = False
+                self._pause("paused while the video renders")
+            try:
+                stylizer = self._latest_stylizer()
+                exports = self.folder / "exports"
+                exports.mkdir(exist_ok=True)
+                stem = Path(self.source_name).stem or "video"
+                out = exports / f"{stem}-stylized.mp4"
+                with FrameWriter(out, video.fps, overwrite=True) as writer, \
+                        progress(len(video), "render", "frame", enabled=show_progress) as bar:
+                    for _, styled in stylizer.stream(video, show_progress=False):
+                        writer.write(styled)
+                        bar.update(1)
+                model = stylizer.save_pretrained(exports / f"{stem}-model", overwrite=True)
+                archive = shutil.make_archive(str(exports / f".{stem}-model.tmp"), "zip", model.parent, model.name)
+                os.replace(archive, exports / f"{stem}-model.zip")
+                return out, exports / f"{stem}-model.zip"
+            finally:
+                if was_running and not self._user_paused:
+                    self.resume_training()
+
+    def _latest_stylizer(self):
+        """The network as it is now: the training's own, else the last snapshot."""
+        trainer = self._trainer
+        if trainer is None or not trainer.step:
+            return self.stylizer()
+        with self._step_lock:
+            return trainer.stylizer()
 
     def close(self) -> None:
         """Stop training and remove this session's folder."""
-        self.stop_training("the page was closed")
-        shutil.rmtree(self.folder, ignore_errors=True)
+        with self._steering:
+            self.stop_training("the page was closed")
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def default_preview_frames(num_frames: int, count: int = 3) -> list[int]:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-import pandas as pd
 
 from reanimate.app.studio import Studio
 from reanimate.core.errors import UserError
@@ -21,7 +20,8 @@ from reanimate.io.samples import SAMPLE_CLIPS, sample_clip
 from reanimate.io.video import VIDEO_EXTENSIONS
 
 REFRESH_SECONDS = 2.0
-PLOT_POINTS = 600  # loss records kept in the plot (older ones are thinned out)
+UNLOAD_GRACE = 15.0  # seconds a page that the browser reported closed may take to come back (a dropped connection)
+PLOT_POINTS = 600  # steps drawn in the loss plot (older ones are thinned out)
 BRUSH_COLOURS = ["#000000", "#ffffff", "#e63946", "#f4a261", "#e9c46a", "#2a9d8f", "#457b9d", "#6a4c93"]
 HELP = """# reanimate studio
 Paint one or a few frames of a video; a small network learns your style in the background and
@@ -31,16 +31,23 @@ restyles every frame (Texler et al. 2020). **1** load a video, **2** paint or up
 
 
 class Sessions:
-    """One `Studio` per browser session, each in its own random folder under `root`."""
+    """One `Studio` per browser session, each in its own random folder under `root`.
+
+    A session ends (training stopped, folder removed) when its page has been silent for
+    `idle_timeout` seconds, or for UNLOAD_GRACE seconds after the browser reported it closed:
+    Gradio reports a dropped connection the same way, and such a page comes back within that.
+    """
 
     def __init__(self, root: Path, device: str, idle_timeout: float, max_sessions: int = 16):
         self.root, self.device, self.idle_timeout, self.max_sessions = root, device, idle_timeout, max_sessions
         self._studios: dict[str, Studio] = {}
+        self._unloaded: set[str] = set()
         self._lock = threading.Lock()
 
     def get(self, request: gr.Request) -> Studio:
         key = request.session_hash
         with self._lock:
+            self._unloaded.discard(key)
             if key not in self._studios:
                 if len(self._studios) >= self.max_sessions:
                     raise UserError(f"the studio already serves {self.max_sessions} pages: close one and reload")
@@ -50,11 +57,25 @@ class Sessions:
         studio.heartbeat()
         return studio
 
-    def close(self, request: gr.Request) -> None:
+    def unload(self, request: gr.Request) -> None:
         with self._lock:
-            studio = self._studios.pop(request.session_hash, None)
-        if studio is not None:
+            if request.session_hash in self._studios:
+                self._unloaded.add(request.session_hash)
+
+    def reap(self) -> None:
+        """Close the sessions whose pages are gone."""
+        with self._lock:
+            gone = [key for key, studio in self._studios.items() if studio.idle_seconds() > self.idle_timeout
+                    or (key in self._unloaded and studio.idle_seconds() > UNLOAD_GRACE)]
+            studios = [self._studios.pop(key) for key in gone]
+            self._unloaded -= set(gone)
+        for studio in studios:
             studio.close()
+
+    def reap_forever(self, every: float = 2.0) -> None:
+        while True:
+            time.sleep(every)
+            self.reap()
 
     def close_all(self) -> None:
         with self._lock:
@@ -77,8 +98,8 @@ def _friendly(handler):
 def _status_text(studio: Studio) -> str:
     if studio.video is None:
         return "No video loaded."
-    status = studio.status
-    keys = ", ".join(str(i) for i in sorted(studio.keyframes)) or "none yet"
+    status, keyframes, preview_indices = studio.snapshot()
+    keys = ", ".join(str(key.index) for key in keyframes) or "none yet"
     line = f"**{status.state}**"
     if status.step:
         losses = " · ".join(f"{k} {v:.3f}" for k, v in status.losses.items())
@@ -87,18 +108,35 @@ def _status_text(studio: Studio) -> str:
     if status.message:
         line += f" · {status.message}"
     elif status.state == "idle":
-        line += " · ready: press Start on tab 3" if studio.keyframes else " · next: paint a keyframe on tab 2"
-    return f"{line}\n\nkeyframes: {keys} · preview frames: {', '.join(map(str, studio.preview_indices))}"
+        line += " · ready: press Start on tab 3" if keyframes else " · next: paint a keyframe on tab 2"
+    return f"{line}\n\nkeyframes: {keys} · preview frames: {', '.join(map(str, preview_indices))}"
 
 
-def _loss_table(studio: Studio) -> pd.DataFrame:
-    rows = studio.history
-    if len(rows) > PLOT_POINTS * 4:
-        steps = sorted({step for step, _, _ in rows})
-        keep = set(steps[:: max(1, len(steps) // PLOT_POINTS)]) | {steps[-1]}
-        rows = [row for row in rows if row[0] in keep]
-    table = pd.DataFrame(rows, columns=["step", "term", "loss"])
-    return table.astype({"step": "int64", "term": "str", "loss": "float64"})  # typed even when empty
+def loss_figure(history: list[tuple[int, str, float]]):
+    """The loss curves as a matplotlib figure (drawn on the server: Gradio's own LinePlot left its
+    lines out when updated every few seconds in a tab)."""
+    from matplotlib.figure import Figure
+
+    curves: dict[str, tuple[list[int], list[float]]] = {}
+    steps = sorted({step for step, _, _ in history})
+    keep = set(steps[:: max(1, len(steps) // PLOT_POINTS)]) | set(steps[-1:])
+    for step, term, value in history:
+        if step in keep:
+            curves.setdefault(term, ([], []))[0].append(step)
+            curves[term][1].append(value)
+    figure = Figure(figsize=(10, 2.8), dpi=100, layout="tight")
+    axes = figure.add_subplot()
+    for term, (x, y) in curves.items():
+        axes.plot(x, y, label=term, linewidth=1.3)
+    axes.set_xlabel("step")
+    axes.set_ylabel("loss")
+    axes.grid(alpha=0.3)
+    if curves:
+        axes.legend(loc="lower left", bbox_to_anchor=(0, 1), ncols=len(curves), fontsize=9, frameon=False)
+    else:
+        axes.text(0.5, 0.5, "losses appear here while training runs", ha="center", va="center",
+                  transform=axes.transAxes, color="gray")
+    return figure
 
 
 def _gallery(studio: Studio) -> list[tuple[np.ndarray, str]]:
@@ -106,8 +144,9 @@ def _gallery(studio: Studio) -> list[tuple[np.ndarray, str]]:
 
 
 def _keyframe_gallery(studio: Studio) -> list[tuple[np.ndarray, str]]:
-    return [(key.style, f"keyframe {index}" + (" (masked)" if key.mask is not None else ""))
-            for index, key in sorted(studio.keyframes.items())]
+    _, keyframes, _ = studio.snapshot()
+    return [(key.style, f"keyframe {key.index}" + (" (masked)" if key.mask is not None else ""))
+            for key in keyframes]
 
 
 def _parse_frames(text: str) -> list[int]:
@@ -133,10 +172,11 @@ def _mask_from_editor(value: dict | None) -> np.ndarray | None:
 
 def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
     """The page; `allow_paths` offers loading a video by its path on the server (local use only)."""
-    with gr.Blocks(title="reanimate studio", delete_cache=(3600, 6 * 3600)) as page:
+    with gr.Blocks(title="reanimate studio", delete_cache=(600, 3600)) as page:
         gr.Markdown(HELP)
         status = gr.Markdown("No video loaded.", elem_id="status")
         version = gr.State(-1)  # the preview version this page shows
+        plotted = gr.State(-1)  # how many loss records the page's plot shows
         editor_frame = gr.State(0)  # the frame the editors were loaded with
 
         with gr.Tab("1 · Video", id="video"):
@@ -148,7 +188,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                     load_sample = gr.Button("Load sample clip", elem_id="load-sample")
                     path = gr.Textbox(label="…or a video path on this computer", visible=allow_paths)
                     load_path = gr.Button("Load path", visible=allow_paths)
-            max_side = gr.Slider(128, 1280, value=sessions_default_side(sessions), step=16,
+            max_side = gr.Slider(128, 1280, value=default_working_side(sessions.device), step=16,
                                  label="Working size (longer side, px): smaller trains and renders faster")
             info = gr.Markdown(elem_id="video-info")
             scrub = gr.Slider(0, 1, value=0, step=1, label="Frame", elem_id="scrub")
@@ -187,7 +227,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                 stop = gr.Button("Stop", elem_id="stop")
             previews = gr.Gallery(label="Previews (refreshed every few seconds)", columns=3, height=320,
                                   preview=False, object_fit="contain", elem_id="previews")
-            plot = gr.LinePlot(x="step", y="loss", color="term", label="Losses", height=260)
+            plot = gr.Plot(label="Losses", format="png", elem_id="losses")
 
         with gr.Tab("4 · Export", id="export"):
             gr.Markdown("Renders every frame with the current network (training pauses meanwhile).")
@@ -218,14 +258,14 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                           editor_label, status]
 
         @_friendly
-        def on_upload(file, side, request: gr.Request):
+        def on_upload(file, side, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             if file is None:
                 return [gr.skip()] * len(loaded_outputs)
             studio = sessions.get(request)
             return _loaded(studio, studio.load_video(file, int(side)))
 
         @_friendly
-        def on_sample(name, side, request: gr.Request):
+        def on_sample(name, side, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             studio = sessions.get(request)
             return _loaded(studio, studio.load_video(sample_clip(name), int(side)))
 
@@ -288,11 +328,14 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             if studio.video is not None and frames_text.strip():
                 studio.set_preview_frames(_parse_frames(frames_text))
 
-        def on_tick(shown: int, request: gr.Request):
-            studio = sessions.get(request)
-            if studio.preview_version == shown:
-                return _status_text(studio), gr.skip(), _loss_table(studio), shown
-            return _status_text(studio), _gallery(studio), _loss_table(studio), studio.preview_version
+        def on_tick(shown: int, shown_losses: int, request: gr.Request):
+            try:
+                studio = sessions.get(request)
+                version, losses = studio.preview_version, len(studio.history)
+                return (_status_text(studio), gr.skip() if version == shown else _gallery(studio),
+                        gr.skip() if losses == shown_losses else loss_figure(list(studio.history)), version, losses)
+            except Exception as exc:  # every 2 s: a message in the status line, not a stream of pop-ups
+                return f"**{exc}**", gr.skip(), gr.skip(), shown, shown_losses
 
         @_friendly
         def on_export(request: gr.Request, progress=gr.Progress(track_tqdm=True)):
@@ -306,8 +349,8 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             started = time.perf_counter()
             try:
                 out = studio.stylize_frame(frame, int(side))
-            except UserError as exc:
-                return gr.skip(), str(exc)
+            except Exception as exc:  # several frames a second: a message beside the camera, not pop-ups
+                return gr.skip(), str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             return out, f"{1 / (time.perf_counter() - started):.1f} frames/s at {out.shape[1]}x{out.shape[0]}"
 
         upload.upload(on_upload, [upload, max_side], loaded_outputs)
@@ -323,19 +366,19 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
         pause.click(on_pause, None, [status])
         stop.click(on_stop, None, [status])
         preview_frames.submit(on_preview_frames, [preview_frames], None)
-        gr.Timer(REFRESH_SECONDS).tick(on_tick, [version], [status, previews, plot, version],
+        gr.Timer(REFRESH_SECONDS).tick(on_tick, [version, plotted], [status, previews, plot, version, plotted],
                                        show_progress="hidden")
         export.click(on_export, None, [result, downloads], concurrency_limit=2)
         camera.stream(on_camera, [camera, camera_side], [styled, camera_rate], stream_every=0.2, time_limit=600,
                       concurrency_limit=4)
-        page.unload(sessions.close)
+        page.unload(sessions.unload)
     return page
 
 
-def sessions_default_side(sessions: Sessions) -> int:
+def default_working_side(device: str) -> int:
     from reanimate.core.device import resolve_device
 
-    return 640 if resolve_device(sessions.device).type == "cuda" else 384
+    return 640 if resolve_device(device).type == "cuda" else 384
 
 
 def launch(workdir: str | Path, host: str = "127.0.0.1", port: int = 7860, device: str = "auto",
@@ -344,7 +387,9 @@ def launch(workdir: str | Path, host: str = "127.0.0.1", port: int = 7860, devic
     import os
 
     workdir = Path(workdir).resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
+    # Sessions of an earlier run that ended abruptly cannot be reached again: start clean.
+    shutil.rmtree(workdir / "sessions", ignore_errors=True)
+    (workdir / "sessions").mkdir(parents=True)
     # Gradio keeps uploads and served outputs in its cache: keep that inside the studio's folder too.
     os.environ["GRADIO_TEMP_DIR"] = str(workdir / "cache")
     loopback = host in ("127.0.0.1", "localhost", "::1")
@@ -352,8 +397,15 @@ def launch(workdir: str | Path, host: str = "127.0.0.1", port: int = 7860, devic
     page = build(sessions, allow_paths=loopback)
     page.queue(default_concurrency_limit=8)
     try:
+        # Not blocking inside launch: in an interactive Python, launch would return at once and
+        # this function would clean up under a running server.
         page.launch(server_name=host, server_port=port, max_file_size=f"{max_upload_mb}mb", inbrowser=open_browser,
-                    allowed_paths=[str(workdir / "sessions")], show_error=True, quiet=False)
+                    allowed_paths=[str(workdir / "sessions")], show_error=True, quiet=False,
+                    prevent_thread_lock=True)
+        threading.Thread(target=sessions.reap_forever, daemon=True, name="studio-sessions").start()
+        page.block_thread()
     finally:
+        page.close()
         sessions.close_all()
-        shutil.rmtree(workdir / "sessions", ignore_errors=True)
+        for folder in ("sessions", "cache"):
+            shutil.rmtree(workdir / folder, ignore_errors=True)

@@ -285,6 +285,7 @@ class Trainer:
         return contact_sheet(rows, [f"keyframe {key.index}: input | painted | output"]
                              + [f"frame {i}: input | output" for i in frames])
 
+    @torch.inference_mode()
     def render_preview(self, x: torch.Tensor) -> np.ndarray:
         """The current output for one network input (C, H, W), shrunk to the preview size."""
         # Full resolution, then shrunk: the network is not scale-invariant, so a shrunken input
