@@ -1,5 +1,7 @@
 """Shared fixtures: tiny synthetic clips, tiny seeded models, and the real sample clips."""
 
+import signal
+
 import cv2
 import numpy as np
 import pytest
@@ -9,6 +11,11 @@ from reanimate.io.video import FrameWriter
 from reanimate.stylize.config import load_config
 
 torch.set_num_threads(2)
+
+# A run started in the background of a non-interactive shell ignores Ctrl-C, and so would every
+# command the tests start (an ignored signal is inherited): the Ctrl-C tests need it back.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def moving_frames(count: int = 6, height: int = 38, width: int = 50, seed: int = 0) -> list[np.ndarray]:
