@@ -246,9 +246,11 @@ def studio(workdir: PathLike | None = None, *, host: str = "127.0.0.1", port: in
     """Serve the interactive studio (a local web app) until interrupted; see `reanimate app`.
 
     Args:
-        workdir: folder for sessions, uploads and exports (default: a temporary one, removed at exit).
+        workdir: folder for sessions, uploads and exports, kept in `workdir`/studio-PORT and removed
+            at exit (default: a temporary folder).
         host: address to listen on; the default serves this computer only.
-        idle_timeout: a page's training stops this many seconds after the page closed or went silent.
+        idle_timeout: a page's session ends this many seconds after the page closed or went silent
+            (a closed page's training pauses after 15 s).
     """
     from reanimate.app.ui import launch
 

@@ -49,12 +49,12 @@ def studio_url(tmp_path_factory):
     log = open(workdir / "server.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "reanimate", "app", "--port", str(port), "--workdir", str(workdir / "files"),
-         "--max-upload-mb", "5", "--idle-timeout", "60"],
+         "--max-upload-mb", "5", "--idle-timeout", "30"],
         stdout=log, stderr=subprocess.STDOUT, text=True, env=os.environ | {"GRADIO_ANALYTICS_ENABLED": "False"})
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(url, process)
-        yield url, workdir / "files"
+        yield url, workdir / "files" / f"studio-{port}"  # the server's own folder inside --workdir
     finally:
         process.send_signal(signal.SIGINT)
         try:

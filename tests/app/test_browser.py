@@ -91,7 +91,7 @@ def test_video_to_stylized_export_and_live_camera(studio_url, browser, painted_k
     page.context.close()
 
 
-def test_sessions_are_separate_and_closing_the_page_stops_training(studio_url, browser, painted_keyframe,
+def test_sessions_are_separate_and_a_closed_page_ends(studio_url, browser, painted_keyframe,
                                                                    artifacts):
     url, workdir = studio_url
     sessions = workdir / "sessions"
@@ -111,9 +111,9 @@ def test_sessions_are_separate_and_closing_the_page_stops_training(studio_url, b
     second.screenshot(path=artifacts / "second-session.png", full_page=True)
     ours = set(sessions.iterdir()) - existing
     assert len(ours) == 2, "each page has its own folder"
-    # Closing the first page stops its training and removes its files.
+    # Closing the first page pauses its training at once and removes its files after the idle timeout.
     first.context.close()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     while len(set(sessions.iterdir()) & ours) == 2 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert len(set(sessions.iterdir()) & ours) == 1, "the closed page's session is still there"

@@ -46,7 +46,7 @@ def test_loading_shrinks_to_the_working_size_and_refuses_bad_files(tmp_path, cli
     (tmp_path / "broken.mp4").write_bytes(b"\0" * 1000)
     with pytest.raises(UserError, match="not a readable video"):
         studio.load_video(tmp_path / "broken.mp4")
-    with pytest.raises(UserError, match="at most 4"):
+    with pytest.raises(UserError, match="more than 4 frames; the studio takes at most 4"):
         studio.load_video(clip_mp4, max_frames=4)
     assert len(studio.video) == 6, "a refused file keeps the loaded video"
 
@@ -146,7 +146,7 @@ class _Request:
         self.session_hash = session_hash
 
 
-def test_sessions_end_when_their_page_is_gone(tmp_path, monkeypatch):
+def test_sessions_end_when_their_page_is_gone(tmp_path, monkeypatch, clip_mp4, tiny_config):
     from reanimate.app import ui
 
     sessions = ui.Sessions(tmp_path, "cpu", idle_timeout=60.0, max_sessions=2)
@@ -154,19 +154,47 @@ def test_sessions_end_when_their_page_is_gone(tmp_path, monkeypatch):
     assert first is not second and first.folder != second.folder and first.folder.exists()
     with pytest.raises(UserError, match="already serves 2 pages"):
         sessions.get(_Request("c"))
+    first.load_video(clip_mp4)
+    first.set_keyframe(0, _painted(first.frame(0)))
+    first.start_training(tiny_config)
     monkeypatch.setattr(ui, "UNLOAD_GRACE", 0.0)
     sessions.unload(_Request("a"))
-    sessions.get(_Request("a"))  # a dropped connection that came back: the session stays
+    sessions.get(_Request("a"))  # a dropped connection that came back: nothing happens
     sessions.reap()
-    assert sessions.get(_Request("a")) is first
+    assert sessions.get(_Request("a")) is first and first.status.state != "paused"
     sessions.unload(_Request("a"))
     time.sleep(0.01)
     sessions.reap()
-    assert not first.folder.exists() and second.folder.exists()
-    sessions.get(_Request("c"))  # the closed page freed its place
+    assert first.status.state == "paused" and "page was closed" in first.status.message, \
+        "a closed page's training stops using the cores at once"
+    assert first.folder.exists() and sessions.get(_Request("a")) is first, "its work waits for the idle timeout"
+    monkeypatch.setattr(first, "_last_seen", time.monotonic() - 61)
+    sessions.reap()
+    assert not first.folder.exists() and not first.training and second.folder.exists()
+    with pytest.raises(UserError, match="session has ended"):
+        first.start_training(tiny_config)
+    sessions.get(_Request("c"))  # the ended page freed its place
     monkeypatch.setattr(sessions, "idle_timeout", 0.0)
     sessions.reap()
     assert not second.folder.exists(), "a page silent for the idle timeout ends too"
+
+
+def test_a_running_training_keeps_its_preset_until_stopped(studio, tiny_config):
+    studio.set_keyframe(0, _painted(studio.frame(0)))
+    studio.start_training(tiny_config)
+    _wait(lambda: studio.status.step >= 300)  # a history far ahead of where the new network starts
+    studio.pause_training()
+    other = tiny_config.__class__(**{**tiny_config.__dict__, "preset": "other", "lr": tiny_config.lr / 2})
+    with pytest.raises(UserError, match="press Stop first"):
+        studio.start_training(other)
+    studio.start_training(tiny_config)  # the same preset resumes
+    assert studio.status.state == "training"
+    studio.stop_training()
+    studio.start_training(other)  # after Stop, another preset starts a new network with a new loss plot
+    _wait(lambda: studio._trainer is not None and studio._trainer.config == other, 60)
+    studio.pause_training()
+    with studio._lock:
+        assert all(step <= studio._trainer.step for step, _, _ in studio.history)
 
 
 def test_the_loss_plot_draws_one_curve_per_term():

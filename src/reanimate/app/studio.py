@@ -22,10 +22,11 @@ import numpy as np
 from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
-from reanimate.io.video import VIDEO_EXTENSIONS, FrameWriter, Video, open_video
+from reanimate.io.video import VIDEO_EXTENSIONS, FrameWriter, Video, VideoTooLong, open_video
 from reanimate.stylize.config import StylizeConfig, load_config
 from reanimate.stylize.data import Keyframe
 
+SESSION_ENDED = "this page's session has ended (it was closed or idle too long): reload the page"
 MAX_FRAMES = 1500  # a minute at 25 fps: longer clips would make every render wait minutes on a CPU
 PREVIEW_EVERY = 3.0  # seconds of wall time between preview refreshes while training
 CHECKPOINT_EVERY = 60.0  # seconds between training states on disk
@@ -117,6 +118,8 @@ class Studio:
         self._keys_changed = False
         self._stylizer = None  # a snapshot of the network for rendering and the camera
         self._frames_dir: Path | None = None
+        self._config: StylizeConfig | None = None  # the preset of the current training
+        self._closed = False
         self._last_seen = time.monotonic()
 
     # -- the video -------------------------------------------------------------------------------
@@ -131,10 +134,11 @@ class Studio:
         path = Path(path)
         if path.suffix.lower() not in VIDEO_EXTENSIONS:
             raise UserError(f"{path.name} is not a video file: use one of {', '.join(VIDEO_EXTENSIONS)}")
-        source = open_video(path)  # clear errors for missing, empty or corrupt files
-        if len(source) > max_frames:
-            raise UserError(f"{path.name} has {len(source)} frames; the studio takes at most {max_frames}: "
-                            "cut the clip, or stylize it whole with `reanimate stylize`")
+        try:  # clear errors for missing, empty or corrupt files; a long clip is refused without decoding it all
+            source = open_video(path, max_frames=max_frames)
+        except VideoTooLong as exc:
+            raise UserError(f"{exc}; the studio takes at most {max_frames}: cut the clip, or stylize it whole "
+                            "with `reanimate stylize`") from exc
         size = working_size(source.width, source.height, max_side)
         # A folder of its own: a training still running on the old video reads the old frames.
         frames = Path(tempfile.mkdtemp(prefix="frames-", dir=self.folder))
@@ -143,13 +147,17 @@ class Studio:
                 for index, frame in source.frames():
                     if (frame.shape[1], frame.shape[0]) != size:
                         frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-                    cv2.imwrite(str(frames / f"{index:05d}.png"), frame[:, :, ::-1].copy())
+                    if not cv2.imwrite(str(frames / f"{index:05d}.png"), frame[:, :, ::-1].copy()):
+                        raise UserError(f"could not write frame {index} into {frames}: is the disk full?")
                     bar.update(1)
             video = open_video(frames, fps=source.fps)
         except BaseException:
             shutil.rmtree(frames, ignore_errors=True)
             raise
         with self._steering:
+            if self._closed:
+                shutil.rmtree(frames, ignore_errors=True)
+                raise UserError(SESSION_ENDED)
             self.stop_training()
             old = self._frames_dir
             with self._lock:
@@ -241,19 +249,25 @@ class Studio:
                 preset than the stopped training's starts a new network.
         """
         with self._steering:
+            if self._closed:
+                raise UserError(SESSION_ENDED)
             self.need_video()
             if not self.keyframes:
                 raise UserError("add a keyframe first: paint a frame, or upload a painted one")
+            config = preset if isinstance(preset, StylizeConfig) else load_config(preset)
             if self.training:
+                if config != self._config:
+                    raise UserError(f"the training runs with preset {self._config.preset!r}: press Stop first "
+                                    f"to start over with {config.preset!r}")
                 self.resume_training()
                 return
-            config = preset if isinstance(preset, StylizeConfig) else load_config(preset)
             if config.needs_flow:
                 raise UserError(f"preset {config.preset!r} uses guides or filtered input, which the studio does "
                                 "not train; use `reanimate stylize` for those")
             self._stop.clear()
             self._running.set()
             self._stop_reason = "stopped"
+            self._config = config
             with self._lock:
                 self._user_paused = False
                 self.status = dataclasses.replace(self.status, state="starting", message="building the network")
@@ -271,6 +285,11 @@ class Studio:
         if self.training and self.status.state in ("starting", "training"):
             self._running.clear()
             self.status.state, self.status.message = "paused", message
+
+    def pause_for_absence(self) -> None:
+        """The page was closed: stop using the cores until it comes back and presses Start / resume."""
+        with self._lock:
+            self._pause("the page was closed or lost its connection: press Start / resume to go on")
 
     def resume_training(self) -> None:
         with self._lock:
@@ -331,6 +350,8 @@ class Studio:
             trainer.set_keyframes(keys)  # the keyframes may have changed while it was stopped
         else:
             trainer = Trainer(config, keys, self.folder / "run", self.device, seed)
+            with self._lock:  # another network: the loss plot starts over with it
+                self.history = [record for record in self.history if record[0] <= trainer.step]
         self._trainer = trainer
         return trainer
 
@@ -450,6 +471,7 @@ class Studio:
     def close(self) -> None:
         """Stop training and remove this session's folder."""
         with self._steering:
+            self._closed = True
             self.stop_training("the page was closed")
             shutil.rmtree(self.folder, ignore_errors=True)
 

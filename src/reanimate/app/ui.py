@@ -34,8 +34,10 @@ class Sessions:
     """One `Studio` per browser session, each in its own random folder under `root`.
 
     A session ends (training stopped, folder removed) when its page has been silent for
-    `idle_timeout` seconds, or for UNLOAD_GRACE seconds after the browser reported it closed:
-    Gradio reports a dropped connection the same way, and such a page comes back within that.
+    `idle_timeout` seconds. A page the browser reported closed has its training paused after
+    UNLOAD_GRACE seconds, so a closed tab stops using the cores at once; the rest waits for
+    `idle_timeout`, since Gradio reports a dropped connection (a laptop lid, a Wi-Fi drop) the
+    same way and such a page comes back to find its work where it was.
     """
 
     def __init__(self, root: Path, device: str, idle_timeout: float, max_sessions: int = 16):
@@ -54,7 +56,7 @@ class Sessions:
                 folder = self.root / "sessions" / secrets.token_hex(8)  # never a name the browser chose
                 self._studios[key] = Studio(folder, self.device, self.idle_timeout)
             studio = self._studios[key]
-        studio.heartbeat()
+            studio.heartbeat()  # under the lock, so that `reap` cannot close what it hands out
         return studio
 
     def unload(self, request: gr.Request) -> None:
@@ -63,12 +65,16 @@ class Sessions:
                 self._unloaded.add(request.session_hash)
 
     def reap(self) -> None:
-        """Close the sessions whose pages are gone."""
+        """Pause the training of closed pages; close the sessions whose pages are gone."""
         with self._lock:
-            gone = [key for key, studio in self._studios.items() if studio.idle_seconds() > self.idle_timeout
-                    or (key in self._unloaded and studio.idle_seconds() > UNLOAD_GRACE)]
+            closed = [self._studios[key] for key in self._unloaded
+                      if self._studios[key].idle_seconds() > UNLOAD_GRACE]
+            self._unloaded -= {key for key, studio in self._studios.items() if studio in closed}
+            gone = [key for key, studio in self._studios.items() if studio.idle_seconds() > self.idle_timeout]
             studios = [self._studios.pop(key) for key in gone]
             self._unloaded -= set(gone)
+        for studio in closed:
+            studio.pause_for_absence()
         for studio in studios:
             studio.close()
 
@@ -172,7 +178,7 @@ def _mask_from_editor(value: dict | None) -> np.ndarray | None:
 
 def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
     """The page; `allow_paths` offers loading a video by its path on the server (local use only)."""
-    with gr.Blocks(title="reanimate studio", delete_cache=(600, 3600)) as page:
+    with gr.Blocks(title="reanimate studio", delete_cache=(1800, 6 * 3600)) as page:
         gr.Markdown(HELP)
         status = gr.Markdown("No video loaded.", elem_id="status")
         version = gr.State(-1)  # the preview version this page shows
@@ -383,12 +389,15 @@ def default_working_side(device: str) -> int:
 
 def launch(workdir: str | Path, host: str = "127.0.0.1", port: int = 7860, device: str = "auto",
            max_upload_mb: int = 200, idle_timeout: float = 300.0, open_browser: bool = False) -> None:
-    """Serve the studio until interrupted; all files live under `workdir`."""
+    """Serve the studio until interrupted; its files live in `workdir`/studio-PORT, removed at exit.
+
+    A folder of its own per port: nothing else of `workdir` is touched, two servers sharing it
+    keep apart, and a server started again on a port cleans what an abrupt end there left.
+    """
     import os
 
-    workdir = Path(workdir).resolve()
-    # Sessions of an earlier run that ended abruptly cannot be reached again: start clean.
-    shutil.rmtree(workdir / "sessions", ignore_errors=True)
+    workdir = Path(workdir).resolve() / f"studio-{port}"
+    shutil.rmtree(workdir, ignore_errors=True)  # sessions of an abruptly ended run cannot be reached again
     (workdir / "sessions").mkdir(parents=True)
     # Gradio keeps uploads and served outputs in its cache: keep that inside the studio's folder too.
     os.environ["GRADIO_TEMP_DIR"] = str(workdir / "cache")
@@ -407,5 +416,4 @@ def launch(workdir: str | Path, host: str = "127.0.0.1", port: int = 7860, devic
     finally:
         page.close()
         sessions.close_all()
-        for folder in ("sessions", "cache"):
-            shutil.rmtree(workdir / folder, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)

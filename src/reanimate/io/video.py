@@ -112,11 +112,21 @@ def _decode(path: Path, convert: bool = True) -> Iterator:
             return  # truncated or damaged tail: keep the frames decoded so far
 
 
-def _probe_file(path: Path) -> Video:
+class VideoTooLong(UserError):
+    """A video with more frames than the caller takes."""
+
+
+def _too_long(path: Path, max_frames: int | None) -> VideoTooLong:
+    return VideoTooLong(f"{path.name} has more than {max_frames} frames")
+
+
+def _probe_file(path: Path, max_frames: int | None) -> Video:
     count, shape = 0, None
     for frame in _decode(path, convert=False):
         count += 1
         shape = shape or (frame.height, frame.width)
+        if max_frames is not None and count > max_frames:
+            raise _too_long(path, max_frames)  # before decoding all of a long file just to count it
     if count == 0:
         raise UserError(f"{path} has no decodable frames: the file is empty or corrupt")
     with av.open(str(path)) as container:
@@ -126,25 +136,28 @@ def _probe_file(path: Path) -> Video:
     return Video(path=path, num_frames=count, width=shape[1], height=shape[0], fps=fps)
 
 
-def _probe_folder(path: Path, fps: float | None) -> Video:
+def _probe_folder(path: Path, fps: float | None, max_frames: int | None) -> Video:
     files = sorted(
         (p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
         key=lambda p: _natural_key(p.name),
     )
     if not files:
         raise UserError(f"folder {path} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+    if max_frames is not None and len(files) > max_frames:
+        raise _too_long(path, max_frames)
     first = read_image(files[0], "frame")
     return Video(path=path, num_frames=len(files), width=first.shape[1], height=first.shape[0],
                  fps=fps or DEFAULT_FOLDER_FPS, files=files)
 
 
-def open_video(path: str | os.PathLike, fps: float | None = None) -> Video:
+def open_video(path: str | os.PathLike, fps: float | None = None, max_frames: int | None = None) -> Video:
     """Open a video file or a folder of frames.
 
     Args:
         path: a video file (mp4, mov, mkv, webm, gif, ...) or a folder of images, sorted by name
             with numbers compared as numbers.
         fps: frame rate for folders (default 25); ignored for files, which carry their own.
+        max_frames: refuse (VideoTooLong) a video with more frames, without reading all of it.
 
     Returns:
         A `Video`; frames are decoded when iterated, so long clips do not fill memory.
@@ -157,8 +170,8 @@ def open_video(path: str | os.PathLike, fps: float | None = None) -> Video:
     if not path.exists():
         raise UserError(f"video {path} does not exist")
     if path.is_dir():
-        return _probe_folder(path, fps)
-    return _probe_file(path)
+        return _probe_folder(path, fps, max_frames)
+    return _probe_file(path, max_frames)
 
 
 def parse_frame_list(spec: str | None, num_frames: int) -> list[int]:
