@@ -91,8 +91,7 @@ def test_video_to_stylized_export_and_live_camera(studio_url, browser, painted_k
     page.context.close()
 
 
-def test_sessions_are_separate_and_a_closed_page_ends(studio_url, browser, painted_keyframe,
-                                                                   artifacts):
+def test_sessions_are_separate_and_a_closed_page_ends(studio_url, browser, painted_keyframe, artifacts):
     url, workdir = studio_url
     sessions = workdir / "sessions"
     existing = set(sessions.iterdir()) if sessions.exists() else set()
