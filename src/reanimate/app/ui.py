@@ -67,13 +67,13 @@ class Sessions:
     def reap(self) -> None:
         """Pause the training of closed pages; close the sessions whose pages are gone."""
         with self._lock:
-            closed = [self._studios[key] for key in self._unloaded
-                      if self._studios[key].idle_seconds() > UNLOAD_GRACE]
-            self._unloaded -= {key for key, studio in self._studios.items() if studio in closed}
+            closed = {key for key in self._unloaded if self._studios[key].idle_seconds() > UNLOAD_GRACE}
+            self._unloaded -= closed
+            to_pause = [self._studios[key] for key in closed]
             gone = [key for key, studio in self._studios.items() if studio.idle_seconds() > self.idle_timeout]
             studios = [self._studios.pop(key) for key in gone]
             self._unloaded -= set(gone)
-        for studio in closed:
+        for studio in to_pause:
             studio.pause_for_absence()
         for studio in studios:
             studio.close()
