@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from reanimate.core.errors import UserError
-from reanimate.io.video import FrameWriter, open_video, parse_frame_list
+from reanimate.io.video import FrameWriter, VideoTooLong, open_video, parse_frame_list
 
 
 def test_folder_is_sorted_naturally_and_names_outputs(tmp_path, frames):
@@ -101,3 +101,10 @@ def test_other_containers_round_trip(tmp_path, extension):
             writer.write(np.full((30, 40, 3), i * 60, np.uint8))
     video = open_video(out)
     assert (video.num_frames, video.size) == (4, (40, 30)) and abs(video.fps - 12.5) < 0.01
+
+
+def test_a_frame_limit_refuses_longer_videos_and_folders(clip_mp4, frame_folder, frames):
+    for path in (clip_mp4, frame_folder):
+        assert len(open_video(path, max_frames=len(frames))) == len(frames)
+        with pytest.raises(VideoTooLong, match=f"more than {len(frames) - 1} frames"):
+            open_video(path, max_frames=len(frames) - 1)

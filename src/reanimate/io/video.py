@@ -116,7 +116,7 @@ class VideoTooLong(UserError):
     """A video with more frames than the caller takes."""
 
 
-def _too_long(path: Path, max_frames: int | None) -> VideoTooLong:
+def _too_long(path: Path, max_frames: int) -> VideoTooLong:
     return VideoTooLong(f"{path.name} has more than {max_frames} frames")
 
 
