@@ -27,12 +27,12 @@ import cv2
 import numpy as np
 import torch
 
+from reanimate.faces.episodes import EpisodeDataset
+from reanimate.faces.landmarks import LandmarkDetector, jitter
+from reanimate.faces.store import FaceDataset
+from reanimate.faces.synth import animate, random_identity, render_face
 from reanimate.io.samples import sample_clip
 from reanimate.io.video import open_video
-from reanimate.talking_head.data import EpisodeDataset
-from reanimate.talking_head.store import FaceDataset
-from reanimate.talking_head.landmarks import LandmarkDetector, jitter
-from reanimate.talking_head.synth import animate, random_identity, render_face
 
 
 def rate(count: int, seconds: float) -> str:

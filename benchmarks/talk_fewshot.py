@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from reanimate.faces.landmarks import LandmarkDetector
+from reanimate.faces.synth import synth_dataset
 from reanimate.io.samples import sample_clip
 from reanimate.io.video import open_video
 from reanimate.metrics.image import ssim
@@ -26,9 +28,7 @@ from reanimate.talking_head.animate import driver_track
 from reanimate.talking_head.config import load_config
 from reanimate.talking_head.evaluate import evaluate, format_table
 from reanimate.talking_head.fewshot import Avatar, landmark_images, load_shots
-from reanimate.talking_head.landmarks import LandmarkDetector
 from reanimate.talking_head.model import TalkingHeadModel
-from reanimate.talking_head.synth import synth_dataset
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "talk-small-synthetic"
 SSIM_TARGETS = (0.2, 0.25, 0.3)
@@ -98,7 +98,7 @@ def tables(model_dir: Path, device: str) -> None:
         synth_dataset(unseen, identities=8, frames=24, size=128, seed=424242, fps=2.5, show_progress=False)
         result = evaluate(model_dir, unseen, shots=(1, 8), targets=8, device=device, show_progress=False)
         print(f"evaluation of {model_dir.name} on 8 unseen synthetic identities:\n{format_table(result)}")
-        from reanimate.talking_head.prepare import PrepareSettings, prepare_dataset
+        from reanimate.faces.prepare import PrepareSettings, prepare_dataset
 
         faces = Path(work) / "carphone-faces"
         prepare_dataset(sample_clip("carphone_pristine"), faces, PrepareSettings(size=128), workers=1,

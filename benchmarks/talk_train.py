@@ -25,9 +25,9 @@ CONFIGS = [("tiny", 2), ("small", 2), ("small", 4), ("small", 8), ("paper", 1), 
 def measure(preset: str, batch: int, device: str, steps: int) -> dict:
     import torch
 
+    from reanimate.faces.synth import synth_dataset
     from reanimate.talking_head.config import load_config
     from reanimate.talking_head.meta_train import MetaTrainer
-    from reanimate.talking_head.synth import synth_dataset
 
     torch.set_num_threads(2)
     config = load_config(preset, batch_size=batch, preview_seconds=1e9, checkpoint_seconds=1e9)
@@ -55,9 +55,9 @@ def measure(preset: str, batch: int, device: str, steps: int) -> dict:
 
 
 def ema_comparison(steps: int = 700) -> None:
+    from reanimate.faces.synth import synth_dataset
     from reanimate.talking_head.config import load_config
     from reanimate.talking_head.meta_train import MetaTrainer
-    from reanimate.talking_head.synth import synth_dataset
 
     with tempfile.TemporaryDirectory() as work:
         synth_dataset(Path(work) / "syn", identities=8, frames=24, size=32, show_progress=False)

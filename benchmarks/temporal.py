@@ -18,10 +18,10 @@ import numpy as np
 import torch
 
 from reanimate import api
+from reanimate.io.flow import compute_flow
 from reanimate.io.samples import sample_clip
 from reanimate.io.video import FrameWriter, open_video
 from reanimate.stylize.filters import watercolor
-from reanimate.stylize.flow import compute_flow
 
 VARIANTS = {"plain": {}, "gauss guide": {"guide": "gauss"}, "filtered input": {"filter_input": True},
             "guide + filter": {"guide": "gauss", "filter_input": True}}

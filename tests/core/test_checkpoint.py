@@ -1,8 +1,13 @@
 import pytest
 import torch
 
-from reanimate.core.checkpoint import (latest_training_state, load_model_folder, load_training_state,
-                                       save_model_folder, save_training_state)
+from reanimate.core.checkpoint import (
+    latest_training_state,
+    load_model_folder,
+    load_training_state,
+    save_model_folder,
+    save_training_state,
+)
 from reanimate.core.errors import UserError
 from reanimate.core.files import atomic_dir
 

@@ -3,12 +3,12 @@ synthetic clips whose motion is known: the texture slides left by 2 px per frame
 
 import numpy as np
 import pytest
-
 from conftest import moving_frames
+
 from reanimate.core.errors import UserError
+from reanimate.io.flow import compute_flow
 from reanimate.io.video import FrameWriter, open_video
 from reanimate.metrics.temporal import warping_errors
-from reanimate.stylize.flow import compute_flow
 from reanimate.stylize.guides import GaussGuide, Seeds, render_blobs, seed_keyframe
 from reanimate.stylize.temporal import filtered_frames
 

@@ -3,6 +3,8 @@ import pytest
 import torch
 
 from reanimate.core.errors import UserError
+from reanimate.faces.synth import animate as poses
+from reanimate.faces.synth import random_identity, render_face, synth_dataset
 from reanimate.io.image import write_png
 from reanimate.io.samples import sample_clip
 from reanimate.io.video import FrameWriter, open_video
@@ -14,7 +16,6 @@ from reanimate.talking_head.config import load_config
 from reanimate.talking_head.evaluate import evaluate, format_table
 from reanimate.talking_head.fewshot import Avatar, landmark_images, load_person, load_shots
 from reanimate.talking_head.model import TalkingHeadModel
-from reanimate.talking_head.synth import animate as poses, random_identity, render_face, synth_dataset
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from reanimate.faces.align import resize_crop
+from reanimate.faces.episodes import EpisodeDataset
+from reanimate.faces.synth import synth_dataset
 from reanimate.nn.convert import to_image
-from reanimate.talking_head.align import resize_crop
-from reanimate.talking_head.data import EpisodeDataset
 from reanimate.talking_head.fewshot import Avatar
 from reanimate.talking_head.model import TalkingHeadModel
-from reanimate.talking_head.synth import synth_dataset
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "talk-small-synthetic"
 SHOTS = 8  # frames 0..7 are the shots; the later frames are the held-out target poses

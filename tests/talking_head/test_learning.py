@@ -2,9 +2,9 @@
 
 import pytest
 
+from reanimate.faces.synth import synth_dataset
 from reanimate.talking_head.config import load_config
 from reanimate.talking_head.meta_train import MetaTrainer
-from reanimate.talking_head.synth import synth_dataset
 
 
 @pytest.mark.slow

@@ -9,10 +9,10 @@ import torch
 
 from reanimate.core.checkpoint import latest_training_state
 from reanimate.core.errors import UserError
+from reanimate.faces.synth import synth_dataset
 from reanimate.talking_head.config import load_config
 from reanimate.talking_head.meta_train import MetaTrainer, StepSampler, _unwrap
 from reanimate.talking_head.model import TalkingHeadModel, export_run
-from reanimate.talking_head.synth import synth_dataset
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,9 @@ from torch.nn.utils import parametrize
 
 from reanimate.core.errors import UserError
 from reanimate.talking_head.config import load_config
-from reanimate.talking_head.discriminator import Discriminator
-from reanimate.talking_head.full_models import EmbedderGenerator, Losses, check_finite
+from reanimate.talking_head.losses import Losses, check_finite
+from reanimate.talking_head.nets import EmbedderGenerator
+from reanimate.talking_head.nets.discriminator import Discriminator
 
 
 @pytest.fixture

@@ -22,9 +22,10 @@ import numpy as np
 from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
-from reanimate.io.video import VIDEO_EXTENSIONS, FrameWriter, Video, VideoTooLong, open_video
+from reanimate.io.video import VIDEO_EXTENSIONS, Video, VideoTooLong, open_video
 from reanimate.stylize.config import StylizeConfig, load_config
 from reanimate.stylize.data import Keyframe
+from reanimate.stylize.job import preview_indices
 
 SESSION_ENDED = "this page's session has ended (it was closed or idle too long): reload the page"
 MAX_FRAMES = 1500  # a minute at 25 fps: longer clips would make every render wait minutes on a CPU
@@ -163,7 +164,7 @@ class Studio:
             with self._lock:
                 self.video, self._frames_dir, self.source_name = video, frames, path.name
                 self.keyframes, self.previews, self.history = {}, {}, []
-                self.preview_indices = default_preview_frames(len(video))
+                self.preview_indices = preview_indices(len(video)) or [0]
                 self.status, self._stylizer, self._trainer = TrainingStatus(), None, None
                 self.preview_version += 1
             shutil.rmtree(self.folder / "run", ignore_errors=True)
@@ -447,11 +448,7 @@ class Studio:
                 exports.mkdir(exist_ok=True)
                 stem = Path(self.source_name).stem or "video"
                 out = exports / f"{stem}-stylized.mp4"
-                with FrameWriter(out, video.fps, overwrite=True) as writer, \
-                        progress(len(video), "render", "frame", enabled=show_progress) as bar:
-                    for _, styled in stylizer.stream(video, show_progress=False):
-                        writer.write(styled)
-                        bar.update(1)
+                stylizer.render(video, out, overwrite=True, show_progress=show_progress)
                 model = stylizer.save_pretrained(exports / f"{stem}-model", overwrite=True)
                 archive = shutil.make_archive(str(exports / f".{stem}-model.tmp"), "zip", model.parent, model.name)
                 os.replace(archive, exports / f"{stem}-model.zip")
@@ -474,8 +471,3 @@ class Studio:
             self._closed = True
             self.stop_training("the page was closed")
             shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def default_preview_frames(num_frames: int, count: int = 3) -> list[int]:
-    """A few frames spread over the video, away from its ends."""
-    return sorted({int(i) for i in np.linspace(0, num_frames - 1, count + 2).round()[1:-1]}) or [0]

@@ -387,15 +387,20 @@ def default_working_side(device: str) -> int:
     return 640 if resolve_device(device).type == "cuda" else 384
 
 
-def launch(workdir: str | Path, host: str = "127.0.0.1", port: int = 7860, device: str = "auto",
+def launch(workdir: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860, device: str = "auto",
            max_upload_mb: int = 200, idle_timeout: float = 300.0, open_browser: bool = False) -> None:
     """Serve the studio until interrupted; its files live in `workdir`/studio-PORT, removed at exit.
 
     A folder of its own per port: nothing else of `workdir` is touched, two servers sharing it
     keep apart, and a server started again on a port cleans what an abrupt end there left.
+    Without `workdir`, a temporary folder.
     """
     import os
+    import tempfile
 
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="reanimate-studio-") as scratch:
+            return launch(scratch, host, port, device, max_upload_mb, idle_timeout, open_browser)
     workdir = Path(workdir).resolve() / f"studio-{port}"
     shutil.rmtree(workdir, ignore_errors=True)  # sessions of an abruptly ended run cannot be reached again
     (workdir / "sessions").mkdir(parents=True)

@@ -75,3 +75,9 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
 def write_json(path: str | os.PathLike, data: dict) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def work_dir_for(out: str | os.PathLike) -> Path:
+    """Where a job writing OUT keeps its run files (states, previews, flow): `OUT-stem-run` beside it."""
+    out = Path(out)
+    return out.with_name(f"{out.stem if out.suffix else out.name}-run")

@@ -6,8 +6,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from reanimate.core.files import atomic_path
 from reanimate.core.errors import UserError
+from reanimate.core.files import atomic_path
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 

@@ -16,8 +16,8 @@ from typing import Iterable, Iterator
 import av
 import numpy as np
 
-from reanimate.core.files import publish_dir, publish_mode
 from reanimate.core.errors import UserError
+from reanimate.core.files import publish_dir, publish_mode
 from reanimate.io.image import IMAGE_EXTENSIONS, encode_png, read_image
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".gif", ".m4v")

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 
 from reanimate.core.errors import UserError
+from reanimate.io.flow import FlowField, consistent, pixel_grid, resize_flow, warp_by
 from reanimate.io.video import Video
-from reanimate.stylize.flow import FlowField, consistent, pixel_grid, resize_flow, warp_by
 
 
 def occlusion_free(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from reanimate.io.samples import sample_clip
 from reanimate.io.video import open_video
 from reanimate.metrics import psnr, ssim
 from reanimate.stylize.filters import FILTERS
+from reanimate.stylize.job import stylize_video
 from reanimate.stylize.pipeline import Stylizer
 
 SHEET_FRAMES = 5
@@ -36,8 +37,6 @@ def run_demo(out: str | Path = "demo-out", clip: str = "bikes", style: str = "wa
     Returns:
         {"video": ..., "sheet": ..., "keyframe": ..., "scores": ..., "model": ...} paths.
     """
-    from reanimate import api  # the demo is a user of the public API
-
     out = Path(out)
     on_cpu = resolve_device(device).type == "cpu"
     seconds = seconds if seconds is not None else (150.0 if on_cpu else 30.0)
@@ -48,8 +47,8 @@ def run_demo(out: str | Path = "demo-out", clip: str = "bikes", style: str = "wa
     say(f"demo: {clip}.mp4 ({video.width}x{video.height}, {len(video)} frames); frame 0 painted by the "
         f"'{style}' filter; preset {preset}, {seconds:.0f} s of training on {resolve_device(device)}", show_progress)
     write_png(out / "keyframe.png", keyframe)
-    stylized = api.stylize(video, {0: keyframe}, out / "stylized.mp4", preset=preset, seconds=seconds,
-                           device=device, run_dir=out / "run", overwrite=overwrite, show_progress=show_progress)
+    stylized = stylize_video(video, {0: keyframe}, out / "stylized.mp4", preset=preset, seconds=seconds,
+                               device=device, run_dir=out / "run", overwrite=overwrite, show_progress=show_progress)
     model = Stylizer.from_pretrained(out / "run" / "model", device)
     sheet_indices = [round(i * (len(video) - 1) / (SHEET_FRAMES - 1)) for i in range(SHEET_FRAMES)]
     rows, labels, scores = [], [], {}

@@ -16,7 +16,7 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
-from reanimate.stylize.flow import FlowField, consistent, warp_by
+from reanimate.io.flow import FlowField, consistent, warp_by
 
 
 @dataclass

@@ -10,10 +10,12 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import torch
 
+from reanimate.io.flow import compute_flow
 from reanimate.io.video import Video
 from reanimate.nn.convert import to_tensor
-from reanimate.stylize.flow import compute_flow
-from reanimate.stylize.guides import GaussGuide, Seeds
+from reanimate.stylize.config import StylizeConfig
+from reanimate.stylize.data import Keyframe
+from reanimate.stylize.guides import GaussGuide, Seeds, seed_keyframe
 from reanimate.stylize.temporal import filtered_frames
 
 
@@ -78,3 +80,11 @@ class InputBuilder:
         if missing:
             self._memo.update({index: x for index, _, x in self(missing)})
         return {index: self._memo[index] for index in indices}
+
+
+def training_inputs(video: Video, keyframes: list[Keyframe], config: StylizeConfig, work_dir: str | Path | None,
+                    seed: int, show_progress: bool = True) -> tuple[InputBuilder, list[Seeds]]:
+    """The input builder of a training job and the guide points seeded inside each keyframe's mask."""
+    seeds = [seed_keyframe(k.index, k.mask, video.size, config.guide_radius, seed) for k in keyframes
+             ] if config.guide == "gauss" else []
+    return InputBuilder(video, config.input_dict(), seeds, work_dir, seed, show_progress), seeds

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from reanimate.core.checkpoint import load_model_folder, save_model_folder
 from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError
+from reanimate.core.files import work_dir_for
 from reanimate.core.progress import progress
 from reanimate.io.video import FrameWriter, Video
 from reanimate.nn.convert import to_image, to_tensor
@@ -35,12 +36,6 @@ def tile_margin(resblocks: int) -> int:
     encoder, decoder and output convs add about 40 px more.
     """
     return 48 + 8 * resblocks
-
-
-def work_dir_for(out: str | os.PathLike) -> Path:
-    """Where a job writing OUT keeps its run files (states, previews, flow): `OUT-stem-run` beside it."""
-    out = Path(out)
-    return out.with_name(f"{out.stem if out.suffix else out.name}-run")
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> tuple[torch.Tensor, int, int]:

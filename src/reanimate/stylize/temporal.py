@@ -12,8 +12,8 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
+from reanimate.io.flow import FlowField, pixel_grid, resize_flow, warp_by
 from reanimate.io.video import Video
-from reanimate.stylize.flow import FlowField, pixel_grid, resize_flow, warp_by
 
 
 class _Window:

@@ -28,9 +28,9 @@ from reanimate.nn.convert import to_image, to_tensor
 from reanimate.nn.losses import build_backbone, lsgan_loss, perceptual_loss
 from reanimate.stylize.config import StylizeConfig
 from reanimate.stylize.data import Keyframe, PatchSampler
-from reanimate.stylize.model import Discriminator, Generator
 from reanimate.stylize.guides import Seeds
 from reanimate.stylize.inputs import InputBuilder
+from reanimate.stylize.model import Discriminator, Generator
 from reanimate.stylize.pipeline import MODEL_FORMAT, MODEL_KIND, Stylizer, evaluating, run_tiled
 
 PREVIEW_SIDE = 320  # preview frames are scaled so their longer side is at most this

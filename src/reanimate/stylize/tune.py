@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 import yaml
 
-from reanimate.core.files import atomic_path
 from reanimate.core.errors import UserError
+from reanimate.core.files import atomic_path
 from reanimate.core.progress import progress, say
 from reanimate.io.image import write_png
 from reanimate.metrics import psnr, ssim

@@ -10,12 +10,12 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress, say
+from reanimate.faces.align import stable_crops
+from reanimate.faces.landmarks import LandmarkDetector
+from reanimate.faces.raster import draw_landmarks
 from reanimate.io.video import FrameWriter, Video, check_output_free, open_video
-from reanimate.talking_head.align import stable_crops
 from reanimate.talking_head.fewshot import MARGIN, Avatar, landmark_images, load_shots
-from reanimate.talking_head.landmarks import LandmarkDetector
 from reanimate.talking_head.model import TalkingHeadModel
-from reanimate.talking_head.raster import draw_landmarks
 
 
 def driver_track(video: Video, size: int, detector: LandmarkDetector, show_progress: bool = True):

@@ -92,4 +92,6 @@ def load_config(preset: str = "paper", **overrides: Any) -> TalkConfig:
         >>> load_config("small", batch_size=4).image_size
         64
     """
+    if overrides.get("vggface_weights") and overrides.get("vggface_weight") is None:
+        overrides["vggface_weight"] = 2e-3  # given VGG-Face weights, the term is on at the paper's weight
     return load_preset(TalkConfig, preset, PRESET_DIR, overrides)

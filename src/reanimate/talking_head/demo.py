@@ -13,6 +13,7 @@ import torch
 
 from reanimate.core.files import write_json
 from reanimate.core.progress import say
+from reanimate.faces.raster import draw_landmarks
 from reanimate.io.image import contact_sheet, write_png
 from reanimate.io.samples import sample_clip
 from reanimate.io.video import FrameWriter, open_video
@@ -22,7 +23,6 @@ from reanimate.talking_head.animate import animate
 from reanimate.talking_head.config import load_config
 from reanimate.talking_head.fewshot import landmark_images
 from reanimate.talking_head.model import TalkingHeadModel
-from reanimate.talking_head.raster import draw_landmarks
 
 
 def run_demo(out="talk-demo", model=None, shots: int = 8, finetune_seconds: float = 180.0, device: str = "auto",

@@ -10,13 +10,13 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
+from reanimate.faces.align import resize_crop
+from reanimate.faces.store import FaceDataset
 from reanimate.metrics.fid import InceptionPool, frechet_distance
 from reanimate.metrics.identity import FaceDescriptor, cosine, distance
 from reanimate.metrics.image import ssim
-from reanimate.talking_head.align import resize_crop
 from reanimate.talking_head.fewshot import Avatar, landmark_images
 from reanimate.talking_head.model import TalkingHeadModel
-from reanimate.talking_head.store import FaceDataset
 
 
 def evaluate(model_dir, dataset, shots=(1, 8, 32), targets: int = 8, finetune_steps: int = 40,

@@ -18,16 +18,16 @@ import torch
 from reanimate.core.checkpoint import load_model_folder, save_model_folder
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
+from reanimate.faces.align import Crop, face_box, stable_crops
+from reanimate.faces.landmarks import LandmarkDetector
+from reanimate.faces.raster import draw_landmarks
 from reanimate.io.image import IMAGE_EXTENSIONS, read_image
 from reanimate.io.video import open_video
 from reanimate.nn.convert import to_image, to_tensor
-from reanimate.talking_head.align import Crop, face_box, stable_crops
 from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig
-from reanimate.talking_head.full_models import Losses
-from reanimate.talking_head.generator import Generator
-from reanimate.talking_head.landmarks import LandmarkDetector
+from reanimate.talking_head.losses import Losses
 from reanimate.talking_head.model import TalkingHeadModel
-from reanimate.talking_head.raster import draw_landmarks
+from reanimate.talking_head.nets.generator import Generator
 
 PERSON_KIND = "talking-head-person"
 MARGIN = 0.4  # the crop margin of `reanimate faces prepare`: shots and drivers are framed as in training

@@ -24,13 +24,14 @@ from reanimate.core.config import to_json
 from reanimate.core.errors import UserError
 from reanimate.core.files import write_json
 from reanimate.core.progress import progress, say
+from reanimate.faces.episodes import EpisodeDataset
+from reanimate.faces.store import FaceDataset
 from reanimate.io.image import contact_sheet, write_png
 from reanimate.nn.convert import to_image
 from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig
-from reanimate.talking_head.data import EpisodeDataset
-from reanimate.talking_head.discriminator import Discriminator
-from reanimate.talking_head.full_models import EmbedderGenerator, Losses, check_finite
-from reanimate.talking_head.store import FaceDataset
+from reanimate.talking_head.losses import Losses, check_finite
+from reanimate.talking_head.nets import EmbedderGenerator
+from reanimate.talking_head.nets.discriminator import Discriminator
 
 PREVIEW_EPOCH = 2**31 - 1  # a fixed epoch: the preview shows the same episodes all run long
 # Settings that may change when a run resumes (everything else must match the saved state).

