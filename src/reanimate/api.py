@@ -8,7 +8,7 @@ one thing each in `stylize/`, `faces/`, `talking_head/` or `metrics/` (ARCHITECT
     >>> track = ra.detect_landmarks("talk.mp4")                      # faces: (N, 68, 2) points per frame
     >>> ra.prepare_faces("videos/", "faces/")                        # a face dataset, resumable
     >>> ra.meta_train("faces/", "runs/small", preset="small", steps=2000)          # talking heads
-    >>> ra.animate("models/small", ["me.jpg"], "speech.mp4", "me-talking.mp4", finetune_steps=200)
+    >>> ra.animate(None, ["me.jpg"], "speech.mp4", "me-talking.mp4")    # a real face, no model needed
 """
 
 import os
@@ -235,30 +235,37 @@ def export_talking_head(run_dir: PathLike, out: PathLike, *, overwrite: bool = F
     return export_run(run_dir, out, overwrite=overwrite)
 
 
-def animate(model: PathLike, sources: list[PathLike], driver: PathLike | Video, out: PathLike, *, shots: int = 8,
-            finetune_steps: int = 0, finetune_seconds: float | None = None, adapt: bool = True,
+def animate(model: PathLike | None, sources: list[PathLike], driver: PathLike | Video, out: PathLike, *,
+            shots: int | None = None, finetune_steps: int = 0, finetune_seconds: float | None = None,
+            motion: str = "adapted", face: int | None = None, paste_back: bool | None = None,
             side_by_side: bool = False, save_person: PathLike | None = None, device: str = "auto",
             overwrite: bool = False, show_progress: bool = True) -> dict:
-    """Make the person in `sources` (photos and/or videos) move like the face in `driver` (Sec. 3.3).
+    """Make the person in `sources` (photos and/or videos) move like the face in `driver`.
 
     Args:
-        shots: T, how many source faces make the person.
-        finetune_steps / finetune_seconds: fine-tune on the shots first (FT); 0 = feed-forward (FF).
-        adapt: give the driver's landmarks the source's face shape (keep pose and expression).
-        side_by_side: write driver crop | driving landmarks | generated.
-        save_person: also save the (fine-tuned) person as a model folder.
+        model: None warps the photos themselves (no training); a model folder from `export_talking_head`
+            generates the face with the few-shot avatar of Zakharov et al. (Sec. 3.3).
+        shots: T, how many source faces make the person (default: all the sources give, at most 8).
+        finetune_steps / finetune_seconds: with a model, fine-tune on the shots first (FT); 0 = FF.
+        motion: "adapted" (driver's pose and expression on the source's face shape), "relative"
+            (the driver's change since its first frame) or "absolute" (the driver's landmarks).
+        face: which face of a photo with several (0 = the largest).
+        paste_back: put the face back into the first source's whole frame (default: when it is
+            larger than the face crop); False writes the crop.
+        side_by_side: write driver | landmarks | result. save_person: keep the fine-tuned person.
 
     Returns:
-        {"out", "frames", "driver_frames_without_face", "shots", "finetune_steps"}
+        {"out", "frames", "output_size", "path", "motion", "driver_frames_without_face", "shots", ...}
 
     Example:
-        >>> animate("models/small", ["me1.jpg", "me2.jpg"], "speech.mp4", "me-talking.mp4", shots=2)
+        >>> animate(None, ["me.jpg"], "speech.mp4", "me-talking.mp4", motion="relative")
     """
     from reanimate.talking_head.animate import animate as run
 
     result = run(model, sources, driver, out, shots=shots, finetune_steps=finetune_steps,
-                 finetune_seconds=finetune_seconds, adapt=adapt, side_by_side=side_by_side, device=device,
-                 save_person=save_person, overwrite=overwrite, show_progress=show_progress)
+                 finetune_seconds=finetune_seconds, motion=motion, face=face, paste=paste_back,
+                 side_by_side=side_by_side, device=device, save_person=save_person, overwrite=overwrite,
+                 show_progress=show_progress)
     return {k: v for k, v in result.items() if k not in ("avatar", "driver_crops", "driver_points")}
 
 
@@ -275,6 +282,22 @@ def evaluate_talking_head(model: PathLike, dataset: PathLike, *, shots: tuple[in
     return evaluate(model, dataset, shots, targets, finetune_steps, max_videos, device, show_progress)
 
 
+def evaluate_reenactment(video: PathLike | Video, *, shots: int = 8, model: PathLike | None = None,
+                         finetune_steps: int = 40, size: int = 256, out: PathLike | None = None, device: str = "auto",
+                         show_progress: bool = True) -> dict:
+    """Self-reenactment on a real clip: shots from its first half, driven by its second half's landmarks;
+    SSIM, PSNR, CSIM and landmark error of copying a shot, the warp and (with `model`) FF / FT, on the
+    face crops. `out` also gets reenact.json and reenact-sheet.png (truth | copy | warp | generator).
+
+    Example:
+        >>> evaluate_reenactment("talk.mp4", out="talk-eval")["rows"]
+    """
+    from reanimate.talking_head.reenact import reenact
+
+    return reenact(video, shots=shots, size=size, model=model, finetune_steps=finetune_steps, out=out,
+                   device=device, show_progress=show_progress)
+
+
 def talk_demo(out: PathLike = "talk-demo", **options: Any) -> dict:
     """Animate the real man of carphone_pristine.mp4; see `reanimate.talking_head.demo`."""
     from reanimate.talking_head.demo import run_demo
@@ -285,4 +308,4 @@ def talk_demo(out: PathLike = "talk-demo", **options: Any) -> dict:
 __all__ = ["UserError", "Stylizer", "StylizeConfig", "load_config", "train", "stylize", "load_model", "render", "metrics",
            "tune", "demo", "studio", "detect_landmarks", "prepare_faces", "synth_faces", "show_faces",
            "EpisodeDataset", "FaceDataset", "meta_train", "export_talking_head", "animate", "evaluate_talking_head",
-           "talk_demo"]
+           "evaluate_reenactment", "talk_demo"]

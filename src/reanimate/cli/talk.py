@@ -1,4 +1,4 @@
-"""`reanimate talk ...`: meta-learning the talking-head networks and exporting them."""
+"""`reanimate talk ...`: meta-learning the talking-head networks, exporting them, few-shot avatars and evaluation."""
 
 import click
 
@@ -69,37 +69,49 @@ def export(run_dir, out, overwrite):
 
 
 @talk.command("animate")
-@click.option("--model", required=True, help="A model folder from `reanimate talk export`.")
 @click.option("--source", "sources", multiple=True, required=True,
-              help="A photo (one face) or video of the person. Repeatable.")
+              help="A photo or video of the person. Repeatable.")
 @click.option("--driver", required=True, help="The driving video: its face's motion is copied.")
 @click.option("--out", required=True, help="Output video (.mp4, ...) or a folder of PNGs.")
-@click.option("--shots", type=click.IntRange(1), default=8, show_default=True, help="T: source faces used.")
+@click.option("--model", default=None,
+              help="A model folder from `reanimate talk export`; without it the photos themselves are warped.")
+@click.option("--motion", type=click.Choice(["adapted", "relative", "absolute"]), default="adapted", show_default=True,
+              help="adapted: the driver's pose and expression on the source's face shape; relative: the driver's "
+                   "change since its first frame added to the source's face; absolute: the driver's landmarks as they are.")
+@click.option("--no-adapt", is_flag=True, help="The same as --motion absolute.")
+@click.option("--face", type=click.IntRange(0), default=None, help="Which face of a photo with several (0 = the largest).")
+@click.option("--paste-back/--crop-only", "paste", default=None,
+              help="Put the animated face back into the whole source photo (the default when the photo is larger "
+                   "than the face crop) or write the face crop only.")
+@click.option("--shots", type=click.IntRange(1), default=None, help="T: source faces used (default: all, at most 8).")
 @click.option("--finetune-steps", type=click.IntRange(0), default=0, show_default=True,
-              help="Fine-tune on the shots first (FT); 0 = feed-forward (FF).")
+              help="With --model: fine-tune on the shots first (FT); 0 = feed-forward (FF).")
 @click.option("--finetune-seconds", type=click.FloatRange(0), default=None, help="Fine-tuning time budget instead.")
-@click.option("--no-adapt", is_flag=True, help="Use the driver's landmarks as they are (no face-shape adaptation).")
-@click.option("--side-by-side", is_flag=True, help="Write driver | landmarks | generated.")
-@click.option("--save-person", default=None, help="Also save the person as a model folder.")
+@click.option("--side-by-side", is_flag=True, help="Write driver | landmarks | result.")
+@click.option("--save-person", default=None, help="With --model: also save the fine-tuned person as a model folder.")
 @DEVICE
 @click.option("--overwrite", is_flag=True)
 @QUIET
-def animate_command(model, sources, driver, out, shots, finetune_steps, finetune_seconds, no_adapt, side_by_side,
-                    save_person, device, overwrite, quiet):
-    """Make the person of --source move like the face in --driver.
+def animate_command(sources, driver, out, model, motion, no_adapt, face, paste, shots, finetune_steps,
+                    finetune_seconds, side_by_side, save_person, device, overwrite, quiet):
+    """Make the person of --source move like the face in --driver, at the photo's full resolution.
 
     \b
     Example:
+      reanimate talk animate --source me.jpg --driver speech.mp4 --out me.mp4
       reanimate talk animate --model models/small --source me.jpg --driver speech.mp4 --out me.mp4 \\
-          --shots 1 --finetune-steps 200
+          --finetune-steps 200
     """
     from reanimate import api
 
     result = api.animate(model, list(sources), driver, out, shots=shots, finetune_steps=finetune_steps,
-                         finetune_seconds=finetune_seconds, adapt=not no_adapt, side_by_side=side_by_side,
-                         save_person=save_person, device=device, overwrite=overwrite, show_progress=not quiet)
-    click.echo(f"wrote {result['out']}: {result['frames']} frames, {result['shots']} shots, "
-               f"{result['finetune_steps']} fine-tuning steps"
+                         finetune_seconds=finetune_seconds, motion="absolute" if no_adapt else motion, face=face,
+                         paste_back=paste, side_by_side=side_by_side, save_person=save_person, device=device,
+                         overwrite=overwrite, show_progress=not quiet)
+    width, height = result["output_size"]
+    click.echo(f"wrote {result['out']}: {result['frames']} frames of {width}x{height} ({result['path']}, "
+               f"{result['motion']} motion, {result['shots']} shots"
+               + (f", {result['finetune_steps']} fine-tuning steps" if result["path"] == "generator" else "") + ")"
                + (f"; driver face missing in {result['driver_frames_without_face']} frames (last pose held)"
                   if result["driver_frames_without_face"] else ""))
 
@@ -112,33 +124,55 @@ def _shot_counts(values: tuple[str, ...]) -> tuple[int, ...]:
 
 
 @talk.command("eval")
-@click.option("--model", required=True, help="A model folder from `reanimate talk export`.")
-@click.argument("dataset")
-@click.option("--shots", "shot_values", multiple=True, default=("1,8,32",), show_default=True,
-              help="T values: --shots 1,8,32 or repeated --shots 1 --shots 8.")
+@click.argument("dataset", required=False)
+@click.option("--model", default=None, help="A model folder from `reanimate talk export` (needed with DATASET).")
+@click.option("--video", default=None,
+              help="Self-reenactment on a real clip instead of DATASET: shots from its first half, driven by the "
+                   "second; copy, warp and (with --model) generator compared.")
+@click.option("--shots", "shot_values", multiple=True, default=None,
+              help="T values: --shots 1,8,32 or repeated --shots 1 --shots 8 (default: 1,8,32; with --video: 8).")
 @click.option("--targets", type=click.IntRange(1), default=8, show_default=True, help="Held-out frames per video.")
 @click.option("--finetune-steps", type=click.IntRange(0), default=40, show_default=True, help="FT steps (0: FF only).")
 @click.option("--max-videos", type=click.IntRange(1), default=16, show_default=True)
-@click.option("--out", default=None, help="Also write the table as JSON here.")
+@click.option("--out", default=None,
+              help="Also write the table as JSON here; with --video a folder for reenact.json and reenact-sheet.png "
+                   "(default: CLIP-reenact).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
 @DEVICE
 @QUIET
-def eval_command(model, dataset, shot_values, targets, finetune_steps, max_videos, out, as_json, device, quiet):
-    """FID, SSIM and CSIM of few-shot avatars on held-out frames of DATASET (the paper's Table 1).
+def eval_command(dataset, model, video, shot_values, targets, finetune_steps, max_videos, out, as_json, device, quiet):
+    """Score few-shot avatars: the paper's Table 1 on held-out frames of DATASET (FID, SSIM, CSIM), or
+    self-reenactment on a real --video (SSIM, PSNR, CSIM, landmark error).
 
     \b
     Example:
       reanimate talk eval --model models/small test-faces --shots 1,8 --json
+      reanimate talk eval --video talk.mp4 --out talk-eval
     """
     import json
+    from pathlib import Path
 
     from reanimate import api
     from reanimate.core.files import write_json
     from reanimate.talking_head.evaluate import format_table
+    from reanimate.talking_head.reenact import format_reenact_table
 
-    result = api.evaluate_talking_head(model, dataset, shots=_shot_counts(shot_values), targets=targets,
-                                       finetune_steps=finetune_steps, max_videos=max_videos, device=device,
-                                       show_progress=not quiet)
+    if (dataset is None) == (video is None):
+        raise click.UsageError("give either DATASET (with --model) or --video CLIP")
+    if video is not None:
+        counts = _shot_counts(shot_values) if shot_values else (8,)
+        if len(counts) > 1:
+            raise click.BadParameter("with --video give one shot count, e.g. --shots 8", param_hint="--shots")
+        out = out or f"{Path(video).stem}-reenact"
+        result = api.evaluate_reenactment(video, shots=counts[0], model=model, finetune_steps=finetune_steps, out=out,
+                                          device=device, show_progress=not quiet)
+        click.echo(json.dumps(result, indent=2) if as_json else format_reenact_table(result))
+        return
+    if model is None:
+        raise click.UsageError("DATASET needs --model (a model folder from `reanimate talk export`)")
+    result = api.evaluate_talking_head(model, dataset, shots=_shot_counts(shot_values or ("1,8,32",)),
+                                       targets=targets, finetune_steps=finetune_steps, max_videos=max_videos,
+                                       device=device, show_progress=not quiet)
     if out:
         write_json(out, result)
     click.echo(json.dumps(result, indent=2) if as_json else format_table(result))
@@ -146,20 +180,23 @@ def eval_command(model, dataset, shot_values, targets, finetune_steps, max_video
 
 @talk.command("demo")
 @click.option("--out", default="talk-demo", show_default=True)
-@click.option("--model", default=None, help="A meta-learned model folder (default: a fresh small network).")
+@click.option("--model", default=None,
+              help="A meta-learned model folder: the generator draws the face (default: the shots are warped).")
 @click.option("--shots", type=click.IntRange(1), default=8, show_default=True)
-@click.option("--finetune-seconds", type=click.FloatRange(1), default=180.0, show_default=True)
+@click.option("--finetune-seconds", type=click.FloatRange(1), default=180.0, show_default=True,
+              help="With --model: fine-tuning budget.")
 @DEVICE
 @QUIET
 def demo_command(out, model, shots, finetune_seconds, device, quiet):
     """Animate the real man of carphone_pristine.mp4: shots from the first half, driven by the second.
 
-    Writes OUT/animated.mp4 (real | landmarks | generated), OUT/contact-sheet.png, OUT/scores.json.
+    Writes OUT/animated.mp4 (driver | animated, full frame), OUT/reenact-sheet.png (truth | copy | warp
+    [| generator]), OUT/reenact.json and OUT/scores.json.
     """
     from reanimate import api
 
     result = api.talk_demo(out, model=model, shots=shots, finetune_seconds=finetune_seconds, device=device,
                            show_progress=not quiet)
-    click.echo(f"{result['frames']} held-out frames: SSIM {result['ssim']:.3f}, CSIM {result['csim']:.3f}, "
-               f"face distance {result['face_distance']:.3f} (dlib descriptor; < 0.6 = same person) after "
-               f"{result['finetune_steps']} fine-tuning steps")
+    click.echo(f"{result['frames']} driven frames, {result['path']}: SSIM {result['ssim']:.3f} on the face crop "
+               f"(copying a shot: {result['copy_ssim']:.3f}), CSIM {result['csim']:.3f}, landmark error "
+               f"{result['landmark_error']:.3f}")

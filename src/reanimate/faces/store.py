@@ -1,4 +1,4 @@
-"""The face dataset format and the meta-learning episodes read from it.
+"""The face dataset format: how prepared and synthetic faces are stored and read (episodes: `episodes.py`).
 
 A dataset is a folder:
 

@@ -1,4 +1,4 @@
-"""Video and image input/output."""
+"""Video and image input/output, and the optical flow of a video (cached on disk)."""
 
 from reanimate.io.image import contact_sheet, fit_side, read_image, read_mask, write_png
 from reanimate.io.video import FrameWriter, Video, open_video, parse_frame_list

@@ -1,10 +1,14 @@
-"""Drive a few-shot avatar with the landmarks of a video (Zakharov et al., Sec. 3.3 and Fig. 1).
+"""Animate a person with the face motion of a driving video, and put the face back into the full frame.
 
+Two ways to draw the face, one pipeline around them:
+- without a model, the shots themselves are warped to the driver's landmarks (`WarpAvatar`): a real
+  face works today, from one photo, with no training;
+- with a meta-learned model, the few-shot avatar of Zakharov et al. (Sec. 3.3, Fig. 1) generates it.
 The driver's face is tracked and cropped like the training data; frames where its face is lost hold
-the last pose. By default the driver's face *shape* is replaced by the source person's while its pose
-and expression are kept: a different person's landmarks would otherwise reshape the face.
+the last pose. The motion mode (`reanimate.faces.motion`) decides whose face shape the landmarks
+have. With paste-back, the animated crop goes back into the first shot's whole frame through the
+inverse crop transform, blended with a feathered mask around the head (LivePortrait's stitching).
 """
-
 
 import numpy as np
 
@@ -12,10 +16,16 @@ from reanimate.core.errors import UserError
 from reanimate.core.progress import progress, say
 from reanimate.faces.align import stable_crops
 from reanimate.faces.landmarks import LandmarkDetector
+from reanimate.faces.motion import MOTION_MODES, drive
+from reanimate.faces.paste import head_mask, paste_back
 from reanimate.faces.raster import draw_landmarks
+from reanimate.faces.shots import MARGIN, Shot, find_shots
 from reanimate.io.video import FrameWriter, Video, check_output_free, open_video
-from reanimate.talking_head.fewshot import MARGIN, Avatar, landmark_images, load_shots
+from reanimate.talking_head.fewshot import Avatar, landmark_images
 from reanimate.talking_head.model import TalkingHeadModel
+from reanimate.talking_head.warp_avatar import WarpAvatar
+
+CHUNK = 16  # frames rendered at a time: memory stays flat on long drivers
 
 
 def driver_track(video: Video, size: int, detector: LandmarkDetector, show_progress: bool = True):
@@ -34,69 +44,88 @@ def driver_track(video: Video, size: int, detector: LandmarkDetector, show_progr
     return crops, np.stack(points), int((~track.found).sum())
 
 
-def _similarity(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Scale, rotation (2, 2) and shift with target ≈ scale * source @ R.T + shift (Umeyama 1991)."""
-    mu_s, mu_t = source.mean(0), target.mean(0)
-    s, t = source - mu_s, target - mu_t
-    u, sigma, vt = np.linalg.svd(t.T @ s)
-    d = np.sign(np.linalg.det(u @ vt))
-    rotation = u @ np.diag([1, d]) @ vt
-    scale = (sigma * [1, d]).sum() / (s ** 2).sum()
-    return scale, rotation, mu_t - scale * mu_s @ rotation.T
+def warp_size(shot: Shot) -> int:
+    """The crop side for warping: the face's own pixels (no detail lost when pasted back), 128-512."""
+    side = shot.crop(1).side
+    return int(np.clip(np.ceil(side / 16) * 16, 128, 512))
 
 
-def adapt_shape(driver: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """Driver landmarks (N, 68, 2) re-drawn with the source's face shape (mean over (T, 68, 2)).
-
-    Each driver frame = its pose (a similarity transform of the driver's mean face) applied to the
-    source's mean face plus the frame's expression (its deviation from the driver's mean face).
-    """
-    driver_mean, source_mean = driver.mean(0), source.mean(0)
-    scale, rotation, shift = _similarity(source_mean, driver_mean)
-    source_in_driver = scale * source_mean @ rotation.T + shift  # the source face, placed like the driver's
-    out = np.empty_like(driver)
-    for i, frame in enumerate(driver):
-        s, r, t = _similarity(driver_mean, frame)  # this frame's pose
-        expression = (frame - t) @ r / s - driver_mean  # undo the pose: what moved in the face
-        out[i] = s * (source_in_driver + expression) @ r.T + t
-    return out.astype(np.float32)
-
-
-def animate(model_dir, sources, driver, out, *, shots: int = 8, finetune_steps: int = 0,
-            finetune_seconds: float | None = None, adapt: bool = True, side_by_side: bool = False,
+def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetune_steps: int = 0,
+            finetune_seconds: float | None = None, motion: str = "adapted", face: int | None = None,
+            paste: bool | None = None, size: int | None = None, side_by_side: bool = False,
             device: str = "auto", save_person=None, overwrite: bool = False, show_progress: bool = True) -> dict:
     """See `reanimate.api.animate`."""
     from reanimate.core.device import resolve_device
 
+    if motion not in MOTION_MODES:
+        raise UserError(f"--motion {motion!r} must be one of {', '.join(MOTION_MODES)}")
     check_output_free(out, overwrite)
     if save_person is not None:
+        if model_dir is None:
+            raise UserError("--save-person keeps a fine-tuned network: it needs --model")
         check_output_free(save_person, overwrite)
     device = resolve_device(device)
-    model = model_dir if isinstance(model_dir, TalkingHeadModel) else TalkingHeadModel.from_pretrained(model_dir, device)
-    size = model.config.image_size
+    model = (model_dir if isinstance(model_dir, TalkingHeadModel) or model_dir is None
+             else TalkingHeadModel.from_pretrained(model_dir, device))
+    if model is None and (finetune_steps or finetune_seconds):
+        raise UserError("fine-tuning needs a network: pass --model, or drop --finetune-steps/--finetune-seconds")
+    video = driver if isinstance(driver, Video) else open_video(driver)  # a broken driver fails before the work
     detector = LandmarkDetector()
-    frames, points = load_shots(sources, size, shots, detector)
-    avatar = Avatar(model, frames, points, device)
-    if finetune_steps or finetune_seconds:
-        avatar.finetune(finetune_steps, finetune_seconds, show_progress=show_progress)
-    if save_person is not None:
-        avatar.save_pretrained(save_person, overwrite=overwrite)
-    video = driver if isinstance(driver, Video) else open_video(driver)
-    crops, driving, missing = driver_track(video, size, detector, show_progress)
+    found = find_shots(sources, shots, detector, face)
+    reference = found[0]  # its whole frame is the picture the face is pasted back into
+    size = model.config.image_size if model is not None else (size or warp_size(reference))
+    crops = [shot.crop(size) for shot in found]
+    shot_images = [c.warp(s.frame) for c, s in zip(crops, found)]
+    shot_points = np.stack([c.apply(s.points) for c, s in zip(crops, found)])
+    if model is not None:
+        avatar = Avatar(model, shot_images, shot_points, device)
+        if finetune_steps or finetune_seconds:
+            avatar.finetune(finetune_steps, finetune_seconds, show_progress=show_progress)
+        if save_person is not None:
+            avatar.save_pretrained(save_person, overwrite=overwrite)
+    else:
+        avatar = WarpAvatar(shot_images, shot_points)
+    driver_crops, driver_points, missing = driver_track(video, size, detector, show_progress)
     if missing:
         say(f"the driver's face was not found in {missing} of {len(video)} frames: the last pose is held there",
             show_progress)
-    if adapt:
-        driving = adapt_shape(driving, points)
-    bar = progress(len(driving), "animating", "frame", enabled=show_progress)
+    targets = drive(driver_points, shot_points, motion)
+    height, width = reference.frame.shape[:2]
+    paste = crops[0].side < 0.98 * max(width, height) if paste is None else paste
+    bar = progress(len(targets), "animating", "frame", enabled=show_progress)
     with FrameWriter(out, video.fps, overwrite=overwrite) as writer, bar:
-        for start in range(0, len(driving), 16):  # landmark images per chunk: memory stays flat
-            for offset, face in enumerate(avatar.render(landmark_images(driving[start:start + 16], size))):
-                index = start + offset
+        for start in range(0, len(targets), CHUNK):
+            chunk = range(start, min(start + CHUNK, len(targets)))
+            if model is not None:
+                faces = avatar.render(landmark_images(targets[chunk.start:chunk.stop], size))
+            else:
+                faces = [avatar.render(targets[i], driver_crops[i], driver_points[i]) for i in chunk]
+            for index, drawn in zip(chunk, faces):
+                picture = drawn
+                if paste:
+                    mask = head_mask([targets[index], shot_points[0]], size)
+                    foreign = model is not None or avatar.current != 0  # colours not the reference's own
+                    picture = paste_back(reference.frame, drawn, crops[0], mask, shot_images[0] if foreign else None)
                 if side_by_side:
-                    face = np.concatenate([crops[index], draw_landmarks(driving[index], (size, size)), face], axis=1)
-                writer.write(face, video.frame_name(index))
+                    picture = _side_by_side(driver_crops[index], draw_landmarks(targets[index], (size, size)), picture)
+                writer.write(picture, video.frame_name(index))
                 bar.update()
-    return {"out": str(out), "frames": len(driving), "driver_frames_without_face": missing, "shots": shots,
-            "finetune_steps": avatar.finetuned_steps, "avatar": avatar, "driver_crops": crops,
-            "driver_points": driving}
+    if model is None and avatar.clamped_frames:
+        say(f"in {avatar.clamped_frames} frames the motion would have folded the face mesh (an extreme turn): "
+            "it was pulled towards a rigid move there", show_progress)
+    return {"out": str(out), "frames": len(targets), "driver_frames_without_face": missing, "shots": len(found),
+            "path": "warp" if model is None else "generator", "motion": motion, "paste_back": bool(paste),
+            "crop_size": size, "output_size": [width, height] if paste else [size, size],
+            "finetune_steps": getattr(avatar, "finetuned_steps", 0),
+            "clamped_frames": getattr(avatar, "clamped_frames", 0), "mouth_frames": getattr(avatar, "mouth_frames", 0),
+            "avatar": avatar, "driver_crops": driver_crops, "driver_points": targets}
+
+
+def _side_by_side(driver_crop: np.ndarray, marks: np.ndarray, picture: np.ndarray) -> np.ndarray:
+    """driver | landmarks | result, the first two scaled to the result's height."""
+    import cv2
+
+    height = picture.shape[0]
+    small = [cv2.resize(x, (height, height), interpolation=cv2.INTER_AREA if x.shape[0] > height else cv2.INTER_LINEAR)
+             for x in (driver_crop, marks)]
+    return np.concatenate(small + [picture], axis=1)

@@ -18,11 +18,9 @@ import torch
 from reanimate.core.checkpoint import load_model_folder, save_model_folder
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
-from reanimate.faces.align import Crop, face_box, stable_crops
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.raster import draw_landmarks
-from reanimate.io.image import IMAGE_EXTENSIONS, read_image
-from reanimate.io.video import open_video
+from reanimate.faces.shots import find_shots
 from reanimate.nn.convert import to_image, to_tensor
 from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig
 from reanimate.talking_head.losses import Losses
@@ -30,7 +28,6 @@ from reanimate.talking_head.model import TalkingHeadModel
 from reanimate.talking_head.nets.generator import Generator
 
 PERSON_KIND = "talking-head-person"
-MARGIN = 0.4  # the crop margin of `reanimate faces prepare`: shots and drivers are framed as in training
 
 
 def landmark_images(points: np.ndarray, size: int) -> torch.Tensor:
@@ -38,40 +35,13 @@ def landmark_images(points: np.ndarray, size: int) -> torch.Tensor:
     return torch.stack([to_tensor(draw_landmarks(p, (size, size))) for p in points])
 
 
-def load_shots(sources, size: int, shots: int, detector: LandmarkDetector) -> tuple[list[np.ndarray], np.ndarray]:
-    """Face crops (T x (size, size, 3) uint8) and their landmarks (T, 68, 2) from photos and videos.
-
-    A photo must show exactly one face; a video gives its tracked face, T frames spread over it.
-    """
-    crops, points = [], []
-    for source in map(Path, sources):
-        if source.suffix.lower() in IMAGE_EXTENSIONS:
-            image = read_image(source, "source image")
-            gray = image.mean(axis=2).astype(np.uint8)
-            boxes = detector.find_faces(gray)
-            if not boxes:
-                raise UserError(f"no face found in {source}: use a photo where the face is visible and upright")
-            if len(boxes) > 1:
-                raise UserError(f"{source} shows {len(boxes)} faces: crop it to the one person to animate")
-            landmarks = detector.landmarks(gray, boxes[0])
-            crop = Crop(*face_box(landmarks, MARGIN), size)
-            crops.append(crop.warp(image))
-            points.append(crop.apply(landmarks))
-        else:
-            video = open_video(source)
-            track = detector.track((f for _, f in video.frames()), total=len(video))
-            if not track.found.any():
-                raise UserError(f"no face found in any frame of {source}")
-            boxes = stable_crops(track.points, track.found, size, MARGIN)
-            found = np.flatnonzero(track.found)
-            chosen = found[np.unique(np.linspace(0, len(found) - 1, min(shots, len(found))).round().astype(int))]
-            for index, frame in video.frames(chosen.tolist()):
-                crops.append(boxes[index].warp(frame))
-                points.append(boxes[index].apply(track.points[index]))
-    if len(crops) < shots:
-        raise UserError(f"--shots {shots} but the sources give only {len(crops)} face(s): add photos or lower --shots")
-    chosen = np.unique(np.linspace(0, len(crops) - 1, shots).round().astype(int))
-    return [crops[i] for i in chosen], np.stack([points[i] for i in chosen])
+def load_shots(sources, size: int, shots: int, detector: LandmarkDetector | None = None,
+               face: int | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Face crops (T x (size, size, 3) uint8) and their landmarks (T, 68, 2) from photos and videos
+    (see `reanimate.faces.shots.find_shots`)."""
+    found = find_shots(sources, shots, detector, face)
+    crops = [shot.crop(size) for shot in found]
+    return [c.warp(s.frame) for c, s in zip(crops, found)], np.stack([c.apply(s.points) for c, s in zip(crops, found)])
 
 
 class Avatar:

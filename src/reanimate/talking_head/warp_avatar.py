@@ -1,0 +1,107 @@
+"""A person animated without any network: the shot nearest each target is warped to it.
+
+The training-free path of "Bringing Portraits to Life" (Averbuch-Elor et al. 2017), which the
+systems people use today (X2Face, FOMM, Bi-layer, LivePortrait) build on: identity and detail come
+from the person's own photo, moved by a dense piecewise-affine warp (`reanimate.faces.warp`). What
+a warp cannot invent, the inside of an opening mouth, comes from the driver's own mouth, aligned
+and colour matched, when the target opens wider than the chosen shot. Eyes follow blinks because
+the eyelid landmarks move the eye triangles.
+"""
+
+import cv2
+import numpy as np
+
+from reanimate.faces.warp import (
+    EYES,
+    INNER_LIPS,
+    OUTER_LIPS,
+    FaceWarp,
+    apply_similarity,
+    match_colours,
+    mouth_opening,
+    polygon_mask,
+    similarity,
+)
+
+SWITCH = 0.85  # another shot is taken only when it is this much closer than the current one (no flicker)
+MOUTH_GAIN = 1.3  # the target opens its mouth this much wider than the shot: fill the inside from the driver
+MIN_OPENING = 0.04  # narrower gaps show no teeth
+WEIGHTS = np.ones(68, np.float32)
+WEIGHTS[list(EYES) + list(OUTER_LIPS) + list(INNER_LIPS)] = 2.0  # expression lives in the eyes and mouth
+
+
+def shape_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """How different two faces' poses and expressions are: weighted landmark distance after a
+    similarity alignment, over the face size."""
+    aligned = apply_similarity(a, similarity(a, b))
+    scale = np.ptp(b, axis=0).max() + 1e-6
+    return float((WEIGHTS * np.linalg.norm(aligned - b, axis=1)).sum() / WEIGHTS.sum() / scale)
+
+
+class WarpAvatar:
+    """Shots of a person (crops and their landmarks, all at one size) that warp to target landmarks.
+
+    Args:
+        crops: T face crops, (S, S, 3) uint8.
+        points: (T, 68, 2) landmarks in crop pixels.
+
+    Example:
+        >>> avatar = WarpAvatar(crops, points)
+        >>> face = avatar.render(target_points, driver_crop, driver_points)
+    """
+
+    def __init__(self, crops: list[np.ndarray], points: np.ndarray):
+        self.crops, self.points = crops, np.asarray(points, np.float32)
+        self.warps = [FaceWarp(c, p) for c, p in zip(crops, self.points)]
+        self.openings = [mouth_opening(p) for p in self.points]
+        self.current = 0
+        self.clamped_frames = 0  # frames whose motion would have folded the mesh
+        self.mouth_frames = 0  # frames whose mouth inside came from the driver
+
+    @property
+    def size(self) -> int:
+        return self.crops[0].shape[0]
+
+    def choose(self, target: np.ndarray) -> int:
+        """The shot nearest in pose and expression, kept while no other is clearly nearer."""
+        distances = [shape_distance(p, target) for p in self.points]
+        best = int(np.argmin(distances))
+        if distances[best] < SWITCH * distances[self.current]:
+            self.current = best
+        return self.current
+
+    def render(self, target: np.ndarray, driver_crop: np.ndarray | None = None,
+               driver_points: np.ndarray | None = None) -> np.ndarray:
+        """The person's face moved to `target` (68, 2): (S, S, 3) uint8.
+
+        `driver_crop` / `driver_points`: the driver's frame, whose mouth inside fills an opening wider
+        than the shot's; without them the shot with the widest-open mouth gives it.
+        """
+        shot = self.choose(target)
+        result = self.warps[shot](target)
+        self.clamped_frames += result.folds_clamped
+        face = result.image
+        opening = mouth_opening(target)
+        if opening > MIN_OPENING and opening > MOUTH_GAIN * self.openings[shot]:
+            if driver_crop is None:  # no driver frame (or it is the truth being scored): the widest-open shot
+                widest = int(np.argmax(self.openings))
+                if self.openings[widest] <= MOUTH_GAIN * self.openings[shot]:
+                    return face
+                driver_crop, driver_points = self.crops[widest], self.points[widest]
+            face = self._mouth_from(face, target, driver_crop, driver_points)
+            self.mouth_frames += 1
+        return face
+
+    def _mouth_from(self, face, target, driver_crop, driver_points) -> np.ndarray:
+        """The inside of another face's mouth, moved onto the target's inner lips and coloured like the source."""
+        size = (self.size, self.size)
+        lips = list(OUTER_LIPS) + list(INNER_LIPS)
+        matrix, _ = cv2.estimateAffinePartial2D(driver_points[lips], target[lips])
+        if matrix is None:
+            return face
+        mouth = cv2.warpAffine(driver_crop, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        inner = polygon_mask(target[list(INNER_LIPS)], size)
+        ring = np.clip(polygon_mask(target[list(OUTER_LIPS)], size) - inner, 0, 1)  # the lips themselves
+        mouth = match_colours(mouth, face, ring)  # the driver's lips to the source's: teeth follow suit
+        blend = cv2.GaussianBlur(inner, (0, 0), max(0.8, 0.004 * self.size))[..., None]
+        return np.rint(face + blend * (mouth.astype(np.float32) - face)).astype(np.uint8)
