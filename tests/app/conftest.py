@@ -90,10 +90,10 @@ def browser(tmp_path_factory, fake_camera):
 
 @pytest.fixture(scope="module")
 def fake_camera(tmp_path_factory) -> Path:
-    """A .y4m file of the real bikes clip, which Chromium plays as its camera."""
+    """A .y4m file of the real carphone clip (a man talking), which Chromium plays as its camera."""
     path = tmp_path_factory.mktemp("camera") / "camera.y4m"
-    video = open_video(sample_clip("bikes"))
-    frames = [cv2.resize(f, (320, 136)) for _, f in video.frames(range(30))]
+    video = open_video(sample_clip("carphone_pristine"))
+    frames = [f for _, f in video.frames(range(0, 60, 2))]
     write_y4m(path, frames, fps=10)
     return path
 

@@ -80,7 +80,7 @@ def test_video_to_stylized_export_and_live_camera(studio_url, browser, painted_k
     with av.open(str(download.value.path())) as container:
         assert sum(1 for _ in container.decode(video=0)) == 120
     page.screenshot(path=artifacts / "4-export.png", full_page=True)
-    # 5. The live camera (Chromium's fake camera plays the bikes clip) comes back stylized.
+    # 5. The live camera (Chromium's fake camera plays the carphone clip) comes back stylized.
     _tab(page, "5 · Live camera")
     page.get_by_text("Click to Access Webcam").click()
     page.get_by_role("button", name="capture photo").click()
@@ -88,6 +88,50 @@ def test_video_to_stylized_export_and_live_camera(studio_url, browser, painted_k
     page.get_by_text("frames/s at").wait_for()
     time.sleep(2)
     page.screenshot(path=artifacts / "5-camera.png", full_page=True)
+    page.context.close()
+
+
+def test_talking_head_tab_animates_a_photo_and_follows_the_camera(studio_url, browser, tmp_path, artifacts):
+    import numpy as np
+
+    from reanimate.io.image import write_png
+    from reanimate.io.video import open_video
+
+    url, _ = studio_url
+    page = _open(browser, url)
+    _tab(page, "6 · Talking head")
+    photos = page.locator("#talk-photos input[type=file]")
+    write_png(tmp_path / "wall.png", np.full((144, 176, 3), 90, np.uint8))
+    photos.set_input_files(str(tmp_path / "wall.png"))
+    page.locator("#talk-use").click()
+    page.get_by_text("no face found in").first.wait_for()
+    # A real photo: frame 5 of carphone, driven by the whole carphone clip.
+    page.reload()
+    _tab(page, "6 · Talking head")
+    write_png(tmp_path / "me.png", open_video(sample_clip("carphone_pristine")).read(5))
+    photos.set_input_files(str(tmp_path / "me.png"))
+    page.locator("#talk-use").click()
+    page.get_by_text("the result keeps that size").wait_for()
+    page.locator("#talk-sample input").check()
+    page.locator("#talk-animate").click()
+    page.get_by_text("120 frames of 176x144 (warp, adapted motion)").wait_for()
+    link = page.locator("#talk-download a[download$='.mp4']")
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    with av.open(str(download.value.path())) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 120 and frames[0].shape == (144, 176, 3)
+    assert np.abs(frames[0].astype(int) - frames[40]).mean() > 1  # the face moves
+    page.screenshot(path=artifacts / "6-talking-head.png", full_page=True)
+    # The camera (carphone again) drives the photo live.
+    camera = page.locator("#talk-camera")
+    camera.get_by_text("Click to Access Webcam").click()
+    camera.get_by_role("button", name="capture photo").click()
+    page.locator("#talk-live img").wait_for()
+    page.get_by_text("frames/s at 176x144").wait_for()
+    time.sleep(2)
+    page.screenshot(path=artifacts / "6-talking-head-camera.png", full_page=True)
     page.context.close()
 
 

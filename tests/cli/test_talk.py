@@ -33,3 +33,30 @@ def test_talk_errors_are_one_line(tmp_path):
         result = reanimate(*args)
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_animate_a_photo_without_a_model_at_full_resolution(tmp_path, carphone_frames):
+    from reanimate.io.image import write_png
+    from reanimate.io.video import FrameWriter, open_video
+
+    write_png(tmp_path / "me.png", carphone_frames[5])
+    with FrameWriter(tmp_path / "driver.mp4", fps=25) as writer:
+        for frame in carphone_frames[60:70]:
+            writer.write(frame)
+    args = ["talk", "animate", "--source", tmp_path / "me.png", "--driver", tmp_path / "driver.mp4", "-q"]
+    full = reanimate(*args, "--out", tmp_path / "full.mp4", "--motion", "relative")
+    assert full.returncode == 0, full.stderr
+    assert "176x144" in full.stdout and "warp" in full.stdout
+    video = open_video(tmp_path / "full.mp4")
+    assert len(video) == 10 and video.size == (176, 144)  # the photo's own size: pasted back
+    crop = reanimate(*args, "--out", tmp_path / "crop.mp4", "--crop-only")
+    assert crop.returncode == 0, crop.stderr
+    assert open_video(tmp_path / "crop.mp4").size == (128, 128)
+    again = reanimate(*args, "--out", tmp_path / "full.mp4")
+    assert again.returncode == 2 and "exists" in again.stderr
+    write_png(tmp_path / "wall.png", carphone_frames[5] * 0 + 90)
+    faceless = reanimate("talk", "animate", "--source", tmp_path / "wall.png", "--driver", tmp_path / "driver.mp4",
+                         "--out", tmp_path / "x.mp4")
+    assert faceless.returncode == 2 and "no face found in" in faceless.stderr and "wall.png" in faceless.stderr
+    tuned = reanimate(*args, "--out", tmp_path / "t.mp4", "--finetune-steps", "5")
+    assert tuned.returncode == 2 and "needs a network" in tuned.stderr

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from reanimate.core.errors import UserError
+from reanimate.faces.motion import adapt_shape
 from reanimate.faces.synth import animate as poses
 from reanimate.faces.synth import random_identity, render_face, synth_dataset
 from reanimate.io.image import write_png
@@ -11,10 +12,15 @@ from reanimate.io.video import FrameWriter, open_video
 from reanimate.metrics.fid import InceptionPool, frechet_distance
 from reanimate.metrics.identity import FaceDescriptor, cosine, distance
 from reanimate.metrics.image import ssim
-from reanimate.talking_head.animate import adapt_shape, animate
+from reanimate.talking_head.animate import animate
 from reanimate.talking_head.config import load_config
 from reanimate.talking_head.evaluate import evaluate, format_table
-from reanimate.talking_head.fewshot import Avatar, landmark_images, load_person, load_shots
+from reanimate.talking_head.fewshot import (
+    Avatar,
+    landmark_images,
+    load_person,
+    load_shots,
+)
 from reanimate.talking_head.model import TalkingHeadModel
 
 
@@ -110,7 +116,7 @@ def test_animate_holds_the_pose_where_the_driver_has_no_face(tmp_path, tiny_mode
         for i, frame in enumerate(carphone_frames[60:72]):
             writer.write(np.full_like(frame, 128) if i in (4, 5) else frame)  # two frames without a face
     result = animate(tmp_path / "model", [sample_clip("carphone_pristine")], tmp_path / "driver.mp4",
-                     tmp_path / "out.mp4", shots=4, finetune_steps=2, side_by_side=True, device="cpu",
+                     tmp_path / "out.mp4", shots=4, finetune_steps=2, side_by_side=True, paste=False, device="cpu",
                      show_progress=False)
     assert result["driver_frames_without_face"] == 2 and result["finetune_steps"] == 2
     out = open_video(tmp_path / "out.mp4")

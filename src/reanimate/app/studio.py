@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from reanimate.app.talk import TalkingHead
 from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
@@ -122,6 +123,7 @@ class Studio:
         self._config: StylizeConfig | None = None  # the preset of the current training
         self._closed = False
         self._last_seen = time.monotonic()
+        self.talk = TalkingHead(self.folder / "talk", device)  # the talking-head tab's work
 
     # -- the video -------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from reanimate.app.studio import Studio
 from reanimate.core.errors import UserError
+from reanimate.io.image import IMAGE_EXTENSIONS
 from reanimate.io.samples import SAMPLE_CLIPS, sample_clip
 from reanimate.io.video import VIDEO_EXTENSIONS
 
@@ -27,6 +28,7 @@ HELP = """# reanimate studio
 Paint one or a few frames of a video; a small network learns your style in the background and
 restyles every frame (Texler et al. 2020). **1** load a video, **2** paint or upload a keyframe,
 **3** train and watch the previews, **4** export the video and the model, **5** try it live on your camera.
+**6** animates a photo of a person with the face of a driving video or your camera.
 """
 
 
@@ -252,6 +254,40 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                 styled = gr.Image(label="Stylized", interactive=False, height=360, elem_id="camera-styled")
             camera_rate = gr.Markdown(elem_id="camera-rate")
 
+        with gr.Tab("6 · Talking head", id="talk"):
+            gr.Markdown("Animate a photo of a person with the face of a driving video or your camera. No "
+                        "training: the photo itself is warped to follow the driver's face and put back into "
+                        "the whole photo. With several photos, each frame uses the nearest in pose and expression.")
+            with gr.Row():
+                photos = gr.File(label="Photo(s) of the person", file_count="multiple",
+                                 file_types=list(IMAGE_EXTENSIONS) + list(VIDEO_EXTENSIONS), elem_id="talk-photos")
+                with gr.Column():
+                    face_choice = gr.Number(label="Face (for a photo of several people; 0 = the largest)", value=None,
+                                            precision=0, minimum=0, elem_id="talk-face")
+                    use_photos = gr.Button("Use these photos", elem_id="talk-use")
+                    talk_info = gr.Markdown(elem_id="talk-info")
+            with gr.Row():
+                driver = gr.File(label=f"Driving video ({', '.join(VIDEO_EXTENSIONS)})",
+                                 file_types=list(VIDEO_EXTENSIONS), elem_id="talk-driver")
+                with gr.Column():
+                    sample_driver = gr.Checkbox(label="…or drive with the sample clip (carphone: a man talking)",
+                                                value=False, elem_id="talk-sample")
+                    motion = gr.Radio(["adapted", "relative", "absolute"], value="adapted", label="Motion",
+                                      info="adapted: the driver's pose and expression on this person's face; "
+                                           "relative: the driver's change since its first frame; absolute: as is",
+                                      elem_id="talk-motion")
+                    talk_model = gr.Textbox(label="Talking-head model folder on this computer (optional)",
+                                            visible=allow_paths, elem_id="talk-model")
+                    talk_side = gr.Checkbox(label="Side by side (driver | landmarks | result)", value=False)
+            animate_button = gr.Button("Animate and export", variant="primary", elem_id="talk-animate")
+            talk_result = gr.Video(label="Animated", interactive=False, height=400, elem_id="talk-result")
+            talk_download = gr.File(label="Download", interactive=False, elem_id="talk-download")
+            with gr.Row():
+                talk_camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Drive with your camera",
+                                       height=300, elem_id="talk-camera")
+                talk_live = gr.Image(label="The photo, live", interactive=False, height=300, elem_id="talk-live")
+            talk_rate = gr.Markdown(elem_id="talk-rate")
+
         # -- handlers ------------------------------------------------------------------------------
 
         def _loaded(studio: Studio, summary: str):
@@ -359,6 +395,37 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                 return gr.skip(), str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             return out, f"{1 / (time.perf_counter() - started):.1f} frames/s at {out.shape[1]}x{out.shape[0]}"
 
+        @_friendly
+        def on_use_photos(files, face, request: gr.Request):
+            files = files or []
+            return sessions.get(request).talk.set_photos([getattr(f, "name", f) for f in files],
+                                                          None if face is None else int(face))
+
+        @_friendly
+        def on_animate(file, use_sample, mode, model_path, side, request: gr.Request,
+                       progress=gr.Progress(track_tqdm=True)):
+            if file is None and not use_sample:
+                raise UserError("upload a driving video or tick the sample clip")
+            source = sample_clip("carphone_pristine") if file is None else getattr(file, "name", file)
+            model_path = (model_path or "").strip() if allow_paths else ""
+            out, summary = sessions.get(request).talk.animate(source, mode, model_path or None, bool(side))
+            return str(out), str(out), summary
+
+        def on_talk_camera(frame, mode, request: gr.Request):
+            if frame is None:
+                return gr.skip(), gr.skip()
+            started = time.perf_counter()
+            try:
+                out = sessions.get(request).talk.live(frame, mode)
+            except Exception as exc:  # several frames a second: a message beside the camera, not pop-ups
+                return gr.skip(), str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+            return out, f"{1 / (time.perf_counter() - started):.1f} frames/s at {out.shape[1]}x{out.shape[0]}"
+
+        use_photos.click(on_use_photos, [photos, face_choice], [talk_info])
+        animate_button.click(on_animate, [driver, sample_driver, motion, talk_model, talk_side],
+                             [talk_result, talk_download, talk_info], concurrency_limit=2)
+        talk_camera.stream(on_talk_camera, [talk_camera, motion], [talk_live, talk_rate], stream_every=0.2,
+                           time_limit=600, concurrency_limit=4)
         upload.upload(on_upload, [upload, max_side], loaded_outputs)
         load_sample.click(on_sample, [sample, max_side], loaded_outputs)
         load_path.click(on_path, [path, max_side], loaded_outputs)

@@ -135,11 +135,15 @@ class FaceWarp:
         if not self.folds(control):
             return control, False
         rigid = apply_similarity(self.points, similarity(self.points[RIGID], target[RIGID]))
-        for weight in (0.75, 0.5, 0.25, 0.0):  # 0: the source face moved rigidly, which cannot fold
-            control = self.target_control(rigid + weight * (target - rigid))
+        # Towards the head's rigid move first (keeps the pose, drops the expression), then towards
+        # the source itself (a large turn against the pinned border), which cannot fold.
+        candidates = [rigid + w * (target - rigid) for w in (0.75, 0.5, 0.25, 0.0)]
+        candidates += [self.points + w * (rigid - self.points) for w in (0.5, 0.25)]
+        for candidate in candidates:
+            control = self.target_control(candidate)
             if not self.folds(control):
-                break
-        return control, True
+                return control, True
+        return self.source, True
 
     def maps(self, control: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y) for cv2.remap: for every target pixel, where to read in the source."""
