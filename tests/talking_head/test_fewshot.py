@@ -121,6 +121,10 @@ def test_animate_holds_the_pose_where_the_driver_has_no_face(tmp_path, tiny_mode
     assert result["driver_frames_without_face"] == 2 and result["finetune_steps"] == 2
     out = open_video(tmp_path / "out.mp4")
     assert len(out) == 12 and out.size == (96, 32) and out.fps == pytest.approx(12.5)
+    # By default the generator's crop goes back into the source's whole frame (176x144), like the warp's.
+    full = animate(tmp_path / "model", [sample_clip("carphone_pristine")], tmp_path / "driver.mp4",
+                   tmp_path / "full.mp4", shots=2, device="cpu", show_progress=False)
+    assert full["paste_back"] and full["path"] == "generator" and open_video(tmp_path / "full.mp4").size == (176, 144)
     with pytest.raises(UserError, match="not a talking-head model"):
         from reanimate.core.checkpoint import save_model_folder
 
