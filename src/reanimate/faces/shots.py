@@ -44,7 +44,10 @@ def _photo_shot(path: Path, detector: LandmarkDetector, face: int | None) -> Sho
     gray = image.mean(axis=2).astype(np.uint8)
     boxes = detector.find_faces(gray)
     if not boxes:
-        raise UserError(f"no face found in {path}: use a photo where the face is visible and upright")
+        height, width = gray.shape
+        small = (f" (the photo is {width}x{height}: faces under about 40 px across are not found)"
+                 if min(width, height) < 120 else "")
+        raise UserError(f"no face found in {path}{small}: use a photo where the face is visible, upright and large")
     # Largest first: the default subject of a portrait; --face N counts in this order.
     boxes = sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
     if face is None and len(boxes) > 1:
