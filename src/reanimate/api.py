@@ -101,6 +101,9 @@ def metrics(output: PathLike | Video, video: PathLike | Video, truth: PathLike |
 
     Returns:
         {"frames", "temporal_error", "temporal_errors"} plus, with `truth`, "psnr", "ssim", "per_frame".
+
+    Example:
+        >>> metrics("styled.mp4", "clip.mp4")["temporal_error"]
     """
     from reanimate.metrics.video import score_video
 
@@ -122,6 +125,9 @@ def tune(video: PathLike | Video, keys: dict[int, Any], holdout: dict[int, Any],
 
     Returns:
         {"best": row, "rows": [...], "csv": ..., "plot": ..., "preset": ...}
+
+    Example:
+        >>> tune("clip.mp4", {0: "p0.png"}, {60: "p60.png"}, "search", seconds=20)["best"]
     """
     return job.tune_video(video, keys, holdout, out, masks, grid=grid, seconds=seconds, preset=preset, device=device,
                           seed=seed, show_progress=show_progress, **overrides)
@@ -151,6 +157,7 @@ def detect_landmarks(video: PathLike | Video, *, smooth: float = 1.0, out: PathL
     """68 facial landmarks of one tracked face in every frame of a video, offline (dlib).
 
     Args:
+        video: a video file, a folder of frames, or an opened `Video`.
         smooth: temporal smoothing, Gaussian sigma in frames (0 = raw detections).
         out / overlay: also write the landmarks (.npz or .json) / the video with them drawn over it.
 
@@ -196,6 +203,9 @@ def synth_faces(out: PathLike, *, identities: int = 8, frames: int = 64, videos_
                 size: int = 256, seed: int = 0, fps: float = 25.0, show_progress: bool = True) -> dict:
     """Write a dataset of procedural talking faces with exact landmarks (the format of `prepare_faces`),
     deterministic in `seed`; running it again finishes an interrupted dataset.
+
+    Example:
+        >>> synth_faces("synthetic", identities=32, frames=64, videos_per_identity=2)
     """
     from reanimate.faces.synth import synth_dataset
 
@@ -204,6 +214,9 @@ def synth_faces(out: PathLike, *, identities: int = 8, frames: int = 64, videos_
 
 def show_faces(dataset: PathLike, out: PathLike, *, clips: int = 6, frames: int = 4, cell: int = 128) -> Path:
     """Save a contact sheet of a face dataset: per frame the crop, its landmark image and both overlaid.
+
+    Example:
+        >>> show_faces("faces/", "sheet.png")
     """
     from reanimate.faces.sheet import write_dataset_sheet
 
@@ -215,6 +228,8 @@ def meta_train(dataset: PathLike, run_dir: PathLike, *, preset: str = "small", s
     """Meta-learn the talking-head networks on a face dataset (Zakharov et al., Sec. 3.2); resumable.
 
     Args:
+        dataset / run_dir: a folder from `prepare_faces` or `synth_faces` / training states, previews, logs.
+        device: "auto", "cpu", "cuda", "cuda:N"; under torchrun each process takes its local GPU.
         preset: "tiny", "small" (64 px, CPU), "paper" (256 px) or a YAML file; `overrides` change
             single settings (batch_size=8, k=8, holdout=4, lr_g=..., perceptual="vgg19", ...).
         steps: train until the run has done this many steps in all. Returns the `MetaTrainer`.
@@ -229,7 +244,11 @@ def meta_train(dataset: PathLike, run_dir: PathLike, *, preset: str = "small", s
 
 
 def export_talking_head(run_dir: PathLike, out: PathLike, *, overwrite: bool = False) -> Path:
-    """Write a meta-training run's newest state as a model folder (config.json + model.safetensors)."""
+    """Write a meta-training run's newest state as a model folder (config.json + model.safetensors).
+
+    Example:
+        >>> export_talking_head("runs/small", "models/small")
+    """
     from reanimate.talking_head.model import export_run
 
     return export_run(run_dir, out, overwrite=overwrite)
@@ -239,7 +258,7 @@ def animate(model: PathLike | None, sources: list[PathLike], driver: PathLike | 
             shots: int | None = None, finetune_steps: int = 0, finetune_seconds: float | None = None,
             motion: str = "adapted", face: int | None = None, paste_back: bool | None = None,
             side_by_side: bool = False, save_person: PathLike | None = None, device: str = "auto",
-            overwrite: bool = False, show_progress: bool = True) -> dict:
+            overwrite: bool = False, show_progress: bool = True, adapt: bool | None = None) -> dict:
     """Make the person in `sources` (photos and/or videos) move like the face in `driver`.
 
     Args:
@@ -248,7 +267,8 @@ def animate(model: PathLike | None, sources: list[PathLike], driver: PathLike | 
         shots: T, how many source faces make the person (default: all the sources give, at most 8).
         finetune_steps / finetune_seconds: with a model, fine-tune on the shots first (FT); 0 = FF.
         motion: "adapted" (driver's pose and expression on the source's face shape), "relative"
-            (the driver's change since its first frame) or "absolute" (the driver's landmarks).
+            (the driver's change since its first frame) or "absolute" (the driver's landmarks);
+            adapt=False, the older switch, means "absolute".
         face: which face of a photo with several (0 = the largest).
         paste_back: put the face back into the first source's whole frame (default: when it is
             larger than the face crop); False writes the crop.
@@ -262,11 +282,11 @@ def animate(model: PathLike | None, sources: list[PathLike], driver: PathLike | 
     """
     from reanimate.talking_head.animate import animate as run
 
-    result = run(model, sources, driver, out, shots=shots, finetune_steps=finetune_steps,
-                 finetune_seconds=finetune_seconds, motion=motion, face=face, paste=paste_back,
-                 side_by_side=side_by_side, device=device, save_person=save_person, overwrite=overwrite,
-                 show_progress=show_progress)
-    return {k: v for k, v in result.items() if k not in ("avatar", "driver_crops", "driver_points")}
+    if adapt is False:  # the old switch for the driver's landmarks as they are
+        motion = "absolute"
+    return run(model, sources, driver, out, shots=shots, finetune_steps=finetune_steps,
+               finetune_seconds=finetune_seconds, motion=motion, face=face, paste=paste_back, side_by_side=side_by_side,
+               device=device, save_person=save_person, overwrite=overwrite, show_progress=show_progress)
 
 
 def evaluate_talking_head(model: PathLike, dataset: PathLike, *, shots: tuple[int, ...] = (1, 8, 32), targets: int = 8,
@@ -276,6 +296,9 @@ def evaluate_talking_head(model: PathLike, dataset: PathLike, *, shots: tuple[in
 
     Returns:
         {"rows": [{"method": "FF"|"FT"|"copy", "shots", "fid", "ssim", "csim", "images"}], ...}
+
+    Example:
+        >>> evaluate_talking_head("models/small", "test-faces", shots=(1, 8))["rows"]
     """
     from reanimate.talking_head.evaluate import evaluate
 

@@ -1,1 +1,2 @@
-"""The studio: an interactive web app (Gradio) over the stylization layer; `reanimate app` and `api.studio` start it."""
+"""The studio: an interactive web app (Gradio) for stylization and talking heads; `reanimate app` and
+`api.studio` start it."""

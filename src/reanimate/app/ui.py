@@ -16,6 +16,7 @@ import numpy as np
 
 from reanimate.app.studio import Studio
 from reanimate.core.errors import UserError
+from reanimate.faces.motion import MOTION_MODES
 from reanimate.io.image import IMAGE_EXTENSIONS
 from reanimate.io.samples import SAMPLE_CLIPS, sample_clip
 from reanimate.io.video import VIDEO_EXTENSIONS
@@ -272,7 +273,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                 with gr.Column():
                     sample_driver = gr.Checkbox(label="…or drive with the sample clip (carphone: a man talking)",
                                                 value=False, elem_id="talk-sample")
-                    motion = gr.Radio(["adapted", "relative", "absolute"], value="adapted", label="Motion",
+                    motion = gr.Radio(list(MOTION_MODES), value="adapted", label="Motion",
                                       info="adapted: the driver's pose and expression on this person's face; "
                                            "relative: the driver's change since its first frame; absolute: as is",
                                       elem_id="talk-motion")
@@ -385,15 +386,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             return str(video), [str(video), str(model)]
 
         def on_camera(frame, side, request: gr.Request):
-            if frame is None:
-                return gr.skip(), gr.skip()
-            studio = sessions.get(request)
-            started = time.perf_counter()
-            try:
-                out = studio.stylize_frame(frame, int(side))
-            except Exception as exc:  # several frames a second: a message beside the camera, not pop-ups
-                return gr.skip(), str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-            return out, f"{1 / (time.perf_counter() - started):.1f} frames/s at {out.shape[1]}x{out.shape[0]}"
+            return _camera_frame(frame, lambda f: sessions.get(request).stylize_frame(f, int(side)))
 
         @_friendly
         def on_use_photos(files, face, request: gr.Request):
@@ -412,14 +405,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             return str(out), str(out), summary
 
         def on_talk_camera(frame, mode, request: gr.Request):
-            if frame is None:
-                return gr.skip(), gr.skip()
-            started = time.perf_counter()
-            try:
-                out = sessions.get(request).talk.live(frame, mode)
-            except Exception as exc:  # several frames a second: a message beside the camera, not pop-ups
-                return gr.skip(), str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-            return out, f"{1 / (time.perf_counter() - started):.1f} frames/s at {out.shape[1]}x{out.shape[0]}"
+            return _camera_frame(frame, lambda f: sessions.get(request).talk.live(f, mode))
 
         use_photos.click(on_use_photos, [photos, face_choice], [talk_info])
         animate_button.click(on_animate, [driver, sample_driver, motion, talk_model, talk_side],
@@ -446,6 +432,19 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                       concurrency_limit=4)
         page.unload(sessions.unload)
     return page
+
+
+def _camera_frame(frame, process) -> tuple:
+    """(processed frame, frame-rate line) for one camera frame; errors become the line, not pop-ups
+    (frames arrive several times a second)."""
+    if frame is None:
+        return gr.skip(), gr.skip()
+    started = time.perf_counter()
+    try:
+        out = process(frame)
+    except Exception as exc:
+        return gr.skip(), str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+    return out, f"{1 / (time.perf_counter() - started):.1f} frames/s at {out.shape[1]}x{out.shape[0]}"
 
 
 def default_working_side(device: str) -> int:

@@ -79,7 +79,8 @@ def export(run_dir, out, overwrite):
               help="adapted: the driver's pose and expression on the source's face shape; relative: the driver's "
                    "change since its first frame added to the source's face; absolute: the driver's landmarks as they are.")
 @click.option("--no-adapt", is_flag=True, help="The same as --motion absolute.")
-@click.option("--face", type=click.IntRange(0), default=None, help="Which face of a photo with several (0 = the largest).")
+@click.option("--face", type=click.IntRange(0), default=None,
+              help="Which face of a photo with several (0 = the largest); a video source gives its tracked face.")
 @click.option("--paste-back/--crop-only", "paste", default=None,
               help="Put the animated face back into the whole source photo (the default when the photo is larger "
                    "than the face crop) or write the face crop only.")
@@ -104,6 +105,8 @@ def animate_command(sources, driver, out, model, motion, no_adapt, face, paste, 
     """
     from reanimate import api
 
+    if no_adapt and motion not in ("adapted", "absolute"):
+        raise click.UsageError(f"--no-adapt means --motion absolute: it cannot go with --motion {motion}")
     result = api.animate(model, list(sources), driver, out, shots=shots, finetune_steps=finetune_steps,
                          finetune_seconds=finetune_seconds, motion="absolute" if no_adapt else motion, face=face,
                          paste_back=paste, side_by_side=side_by_side, save_person=save_person, device=device,

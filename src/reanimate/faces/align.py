@@ -94,3 +94,11 @@ def resize_crop(image: np.ndarray, points: np.ndarray, size: int) -> tuple[np.nd
     scale = size / image.shape[0]
     image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     return image, (points + 0.5) * scale - 0.5
+
+
+def fixed_crop(points: np.ndarray, found: np.ndarray, size: int = 256, margin: float = 0.4) -> Crop:
+    """One crop for a whole video: the median of its per-frame face boxes. Landmarks in it keep the
+    head's movement in the frame, which per-frame (or smoothed) crops take out."""
+    boxes = np.stack([face_box(points[i], margin) for i in np.flatnonzero(found)])
+    cx, cy, side = np.median(boxes, axis=0)
+    return Crop(float(cx), float(cy), float(side), size)

@@ -9,18 +9,27 @@ import cv2
 import numpy as np
 
 from reanimate.faces.align import Crop
-from reanimate.faces.warp import face_hull, match_colours, polygon_mask
+from reanimate.faces.warp import head_hull, match_colours, polygon_mask
 
 
-def head_mask(points: list[np.ndarray], size: int, grow: float = 1.12, feather: float = 0.03) -> np.ndarray:
-    """(size, size) float32 mask covering the face and forehead of every (68, 2) landmark set in
-    `points` (where the face is and where it was), grown by `grow` and feathered by `feather` x size."""
+def head_mask(points: list[np.ndarray], size: int, feather: float = 0.03) -> np.ndarray:
+    """(size, size) float32 mask over the head of every (68, 2) landmark set in `points` (where the
+    face is and where it was): the face, the forehead and the ring around the head that the warp
+    moves with it (hair, ears), feathered by `feather` x size and faded out towards the crop's
+    border, where the crop meets the rest of the frame."""
     mask = np.zeros((size, size), np.float32)
     for p in points:
-        hull = face_hull(p)
-        centre = hull.mean(0)
-        mask = np.maximum(mask, polygon_mask(centre + (hull - centre) * grow, (size, size)))
-    return cv2.GaussianBlur(mask, (0, 0), feather * size)
+        mask = np.maximum(mask, polygon_mask(head_hull(p), (size, size)))
+    mask = cv2.GaussianBlur(mask, (0, 0), feather * size)
+    ramp = np.clip(np.minimum(np.arange(size), np.arange(size)[::-1]) / (0.08 * size), 0, 1).astype(np.float32)
+    return mask * ramp[:, None] * ramp[None, :]
+
+
+def paste_face(frame: np.ndarray, face: np.ndarray, crop: Crop, target: np.ndarray, source: np.ndarray,
+               match: np.ndarray | None = None) -> np.ndarray:
+    """Paste an animated face crop whose landmarks moved from `source` to `target` (68, 2; crop pixels)
+    back into `frame`, over the head where it is and where it was (see `paste_back` for `match`)."""
+    return paste_back(frame, face, crop, head_mask([target, source], face.shape[0]), match)
 
 
 def paste_back(frame: np.ndarray, face: np.ndarray, crop: Crop, mask: np.ndarray,

@@ -81,6 +81,10 @@ def find_shots(sources: list[str | os.PathLike], count: int | None = None, detec
         detector: a `LandmarkDetector` to reuse (made if None).
         face: which face of a photo with several (0 = the largest); None refuses such photos.
     """
+    if not sources:
+        raise UserError("give at least one photo or video of the person (--source)")
+    if count is not None and count < 1:
+        raise UserError(f"--shots {count} must be at least 1")
     detector = detector or LandmarkDetector()
     shots: list[Shot] = []
     for source in map(Path, sources):
@@ -100,3 +104,10 @@ def find_shots(sources: list[str | os.PathLike], count: int | None = None, detec
                         "are needed to animate it; use a larger photo")
     chosen = np.unique(np.linspace(0, len(shots) - 1, count).round().astype(int))
     return [shots[i] for i in chosen]
+
+
+def crop_shots(shots: list[Shot], size: int) -> tuple[list[Crop], list[np.ndarray], np.ndarray]:
+    """Each shot's crop at `size`, the crop images (size, size, 3) and their landmarks (T, 68, 2) in crop pixels."""
+    crops = [shot.crop(size) for shot in shots]
+    images = [crop.warp(shot.frame) for crop, shot in zip(crops, shots)]
+    return crops, images, np.stack([crop.apply(shot.points) for crop, shot in zip(crops, shots)])

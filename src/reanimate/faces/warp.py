@@ -32,7 +32,7 @@ def similarity(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarra
     u, sigma, vt = np.linalg.svd(t.T @ s)
     d = np.sign(np.linalg.det(u @ vt)) or 1.0
     rotation = u @ np.diag([1, d]) @ vt
-    scale = (sigma * [1, d]).sum() / max((s ** 2).sum(), 1e-12)
+    scale = max((sigma * [1, d]).sum() / max((s ** 2).sum(), 1e-12), 1e-6)  # collapsed points: no division by 0
     return float(scale), rotation, mu_t - scale * mu_s @ rotation.T
 
 
@@ -181,10 +181,10 @@ def polygon_mask(points: np.ndarray, size: tuple[int, int], feather: float = 0.0
     return mask
 
 
-def face_hull(points: np.ndarray) -> np.ndarray:
-    """(K, 2) the convex hull of the face and its forehead: the region that animation changes."""
-    forehead = head_points(points)[:len(BROWS)]
-    return cv2.convexHull(np.concatenate([points, forehead]).astype(np.float32))[:, 0]
+def head_hull(points: np.ndarray) -> np.ndarray:
+    """(K, 2) the convex hull of the face, its forehead and the ring around the head: all the warp moves
+    with the face (beyond it the image is only stretched towards the pinned border)."""
+    return cv2.convexHull(np.concatenate([points, head_points(points)]).astype(np.float32))[:, 0]
 
 
 def match_colours(image: np.ndarray, reference: np.ndarray, mask: np.ndarray, ref_mask: np.ndarray | None = None

@@ -10,16 +10,17 @@ have. With paste-back, the animated crop goes back into the first shot's whole f
 inverse crop transform, blended with a feathered mask around the head (LivePortrait's stitching).
 """
 
+import cv2
 import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress, say
-from reanimate.faces.align import stable_crops
+from reanimate.faces.align import fixed_crop, stable_crops
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.motion import MOTION_MODES, drive
-from reanimate.faces.paste import head_mask, paste_back
+from reanimate.faces.paste import paste_face
 from reanimate.faces.raster import draw_landmarks
-from reanimate.faces.shots import MARGIN, Shot, find_shots
+from reanimate.faces.shots import MARGIN, Shot, crop_shots, find_shots
 from reanimate.io.video import FrameWriter, Video, check_output_free, open_video
 from reanimate.talking_head.fewshot import Avatar, landmark_images
 from reanimate.talking_head.model import TalkingHeadModel
@@ -28,18 +29,25 @@ from reanimate.talking_head.warp_avatar import WarpAvatar
 CHUNK = 16  # frames rendered at a time: memory stays flat on long drivers
 
 
-def driver_track(video: Video, size: int, detector: LandmarkDetector, show_progress: bool = True):
-    """(crops, points (N, 68, 2) in crop pixels, frames without a face) of a driving video."""
+def driver_track(video: Video, size: int, detector: LandmarkDetector, show_progress: bool = True,
+                 steady: bool = False):
+    """(crops, points (N, 68, 2) in crop pixels, frames without a face) of a driving video.
+
+    By default the crops follow the face, smoothed over time, as the training data's do (what a
+    generator expects); `steady` uses one crop for the whole video, so the landmarks keep the
+    head's movement in the frame (what a warp of a still photo needs).
+    """
     track = detector.track((f for _, f in video.frames()), total=len(video), show_progress=show_progress)
     if not track.found.any():
         raise UserError(f"no face found in any frame of the driving video {video.path}")
-    boxes = stable_crops(track.points, track.found, size, MARGIN)
+    boxes = ([fixed_crop(track.points, track.found, size, MARGIN)] * len(video) if steady
+             else stable_crops(track.points, track.found, size, MARGIN))
     crops, points, last = [], [], None
     for index, frame in video.frames():
         if track.found[index]:
             last = index
         use = last if last is not None else int(np.flatnonzero(track.found)[0])  # before the first face: the first
-        crops.append(boxes[use].warp(frame))
+        crops.append(boxes[index if steady else use].warp(frame))
         points.append(boxes[use].apply(track.points[use]))
     return crops, np.stack(points), int((~track.found).sum())
 
@@ -74,9 +82,7 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
     found = find_shots(sources, shots, detector, face)
     reference = found[0]  # its whole frame is the picture the face is pasted back into
     size = model.config.image_size if model is not None else (size or warp_size(reference))
-    crops = [shot.crop(size) for shot in found]
-    shot_images = [c.warp(s.frame) for c, s in zip(crops, found)]
-    shot_points = np.stack([c.apply(s.points) for c, s in zip(crops, found)])
+    crops, shot_images, shot_points = crop_shots(found, size)
     if model is not None:
         avatar = Avatar(model, shot_images, shot_points, device)
         if finetune_steps or finetune_seconds:
@@ -85,27 +91,28 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
             avatar.save_pretrained(save_person, overwrite=overwrite)
     else:
         avatar = WarpAvatar(shot_images, shot_points)
-    driver_crops, driver_points, missing = driver_track(video, size, detector, show_progress)
+    driver_crops, driver_points, missing = driver_track(video, size, detector, show_progress, steady=model is None)
     if missing:
         say(f"the driver's face was not found in {missing} of {len(video)} frames: the last pose is held there",
             show_progress)
     targets = drive(driver_points, shot_points, motion)
     height, width = reference.frame.shape[:2]
     paste = crops[0].side < 0.98 * max(width, height) if paste is None else paste
+    picture = None
     bar = progress(len(targets), "animating", "frame", enabled=show_progress)
     with FrameWriter(out, video.fps, overwrite=overwrite) as writer, bar:
         for start in range(0, len(targets), CHUNK):
             chunk = range(start, min(start + CHUNK, len(targets)))
-            if model is not None:
-                faces = avatar.render(landmark_images(targets[chunk.start:chunk.stop], size))
-            else:
-                faces = [avatar.render(targets[i], driver_crops[i], driver_points[i]) for i in chunk]
-            for index, drawn in zip(chunk, faces):
-                picture = drawn
+            if model is not None:  # the generator's colours are its own: matched to the photo's when pasted
+                drawn = [(face, True) for face in avatar.render(landmark_images(targets[chunk.start:chunk.stop], size))]
+            else:  # a shot other than the photo pasted into may differ in light: matched too
+                drawn = [(avatar.render(targets[i], driver_crops[i], driver_points[i]), avatar.current != 0)
+                         for i in chunk]
+            for index, (face, foreign) in zip(chunk, drawn):
+                picture = face
                 if paste:
-                    mask = head_mask([targets[index], shot_points[0]], size)
-                    foreign = model is not None or avatar.current != 0  # colours not the reference's own
-                    picture = paste_back(reference.frame, drawn, crops[0], mask, shot_images[0] if foreign else None)
+                    picture = paste_face(reference.frame, face, crops[0], targets[index], shot_points[0],
+                                         shot_images[0] if foreign else None)
                 if side_by_side:
                     picture = _side_by_side(driver_crops[index], draw_landmarks(targets[index], (size, size)), picture)
                 writer.write(picture, video.frame_name(index))
@@ -115,16 +122,13 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
             "it was pulled towards a rigid move there", show_progress)
     return {"out": str(out), "frames": len(targets), "driver_frames_without_face": missing, "shots": len(found),
             "path": "warp" if model is None else "generator", "motion": motion, "paste_back": bool(paste),
-            "crop_size": size, "output_size": [width, height] if paste else [size, size],
+            "crop_size": size, "output_size": [picture.shape[1], picture.shape[0]],
             "finetune_steps": getattr(avatar, "finetuned_steps", 0),
-            "clamped_frames": getattr(avatar, "clamped_frames", 0), "mouth_frames": getattr(avatar, "mouth_frames", 0),
-            "avatar": avatar, "driver_crops": driver_crops, "driver_points": targets}
+            "clamped_frames": getattr(avatar, "clamped_frames", 0), "mouth_frames": getattr(avatar, "mouth_frames", 0)}
 
 
 def _side_by_side(driver_crop: np.ndarray, marks: np.ndarray, picture: np.ndarray) -> np.ndarray:
     """driver | landmarks | result, the first two scaled to the result's height."""
-    import cv2
-
     height = picture.shape[0]
     small = [cv2.resize(x, (height, height), interpolation=cv2.INTER_AREA if x.shape[0] > height else cv2.INTER_LINEAR)
              for x in (driver_crop, marks)]

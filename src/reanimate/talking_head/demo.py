@@ -43,7 +43,9 @@ def run_demo(out="talk-demo", model=None, shots: int = 8, finetune_seconds: floa
     result = animate(model, [out / "source.mp4"], out / "driver.mp4", out / "animated.mp4", shots=shots,
                      finetune_seconds=finetune_seconds if model is not None else None, motion="absolute",
                      side_by_side=True, device=device, overwrite=True, show_progress=show_progress)
-    scores = reenact(clip, shots=shots, model=model, out=out, device=device, show_progress=show_progress)
+    # The same fine-tuning budget as the video's, in steps (reenact's shots are its own picks from the first half).
+    scores = reenact(clip, shots=shots, model=model, finetune_steps=result["finetune_steps"], out=out, device=device,
+                     show_progress=show_progress)
     rows = {row["method"]: row for row in scores["rows"]}
     best = "generator FT" if "generator FT" in rows else "warp"
     summary = {"path": result["path"], "shots": result["shots"], "frames": result["frames"],

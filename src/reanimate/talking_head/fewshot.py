@@ -20,7 +20,7 @@ from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.raster import draw_landmarks
-from reanimate.faces.shots import find_shots
+from reanimate.faces.shots import crop_shots, find_shots
 from reanimate.nn.convert import to_image, to_tensor
 from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig
 from reanimate.talking_head.losses import Losses
@@ -39,9 +39,8 @@ def load_shots(sources, size: int, shots: int, detector: LandmarkDetector | None
                face: int | None = None) -> tuple[list[np.ndarray], np.ndarray]:
     """Face crops (T x (size, size, 3) uint8) and their landmarks (T, 68, 2) from photos and videos
     (see `reanimate.faces.shots.find_shots`)."""
-    found = find_shots(sources, shots, detector, face)
-    crops = [shot.crop(size) for shot in found]
-    return [c.warp(s.frame) for c, s in zip(crops, found)], np.stack([c.apply(s.points) for c, s in zip(crops, found)])
+    _, images, points = crop_shots(find_shots(sources, shots, detector, face), size)
+    return images, points
 
 
 class Avatar:

@@ -12,8 +12,8 @@ from reanimate.core.errors import UserError
 from reanimate.faces.align import Crop, face_box
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.motion import MOTION_MODES, drive
-from reanimate.faces.paste import head_mask, paste_back
-from reanimate.faces.shots import MARGIN, Shot
+from reanimate.faces.paste import paste_face
+from reanimate.faces.shots import MARGIN, Shot, crop_shots
 from reanimate.talking_head.warp_avatar import WarpAvatar
 
 SMOOTH = 0.5  # weight of the newest landmarks in the running average
@@ -38,19 +38,14 @@ class LivePuppet:
             raise UserError(f"motion {motion!r} must be one of {', '.join(MOTION_MODES)}")
         self.motion, self.size = motion, size
         self.reference = shots[0]
-        self.crops = [s.crop(size) for s in shots]
-        images = [c.warp(s.frame) for c, s in zip(self.crops, shots)]
-        self.shot_points = np.stack([c.apply(s.points) for c, s in zip(self.crops, shots)])
+        self.crops, images, self.shot_points = crop_shots(shots, size)
         self.avatar = WarpAvatar(images, self.shot_points)
         self.detector = detector or LandmarkDetector()
         self.points: np.ndarray | None = None  # smoothed driver landmarks, in the driver crop
         self.first: np.ndarray | None = None
         self.rest: np.ndarray | None = None
+        self.driver_crop: Crop | None = None  # set at the first face and kept: head moves stay in the landmarks
         self._box = None
-
-    def reset(self) -> None:
-        """Forget the driver: the next face seen is the new start (relative) and resting face (adapted)."""
-        self.points = self.first = self.rest = self._box = None
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """The reference photo moved like the face in `frame` (RGB uint8); the last pose without a face."""
@@ -59,8 +54,8 @@ class LivePuppet:
         if boxes:
             self._box = boxes[0]
             points = self.detector.landmarks(gray, boxes[0])
-            crop = Crop(*face_box(points, MARGIN), self.size)
-            points = crop.apply(points)
+            self.driver_crop = self.driver_crop or Crop(*face_box(points, MARGIN), self.size)
+            points = self.driver_crop.apply(points)
             self.points = points if self.points is None else SMOOTH * points + (1 - SMOOTH) * self.points
             if self.first is None:
                 self.first = self.rest = self.points.copy()
@@ -70,6 +65,5 @@ class LivePuppet:
         reference = self.first if self.motion == "relative" else self.rest
         target = drive(self.points[None], self.shot_points, self.motion, reference)[0]
         face = self.avatar.render(target)
-        mask = head_mask([target, self.shot_points[0]], self.size)
-        foreign = self.avatar.current != 0
-        return paste_back(self.reference.frame, face, self.crops[0], mask, self.avatar.crops[0] if foreign else None)
+        match = self.avatar.crops[0] if self.avatar.current != 0 else None  # another shot's light: matched
+        return paste_face(self.reference.frame, face, self.crops[0], target, self.shot_points[0], match)

@@ -21,7 +21,7 @@ from reanimate.core.files import write_json
 from reanimate.core.progress import progress, say
 from reanimate.faces.align import stable_crops
 from reanimate.faces.landmarks import LandmarkDetector
-from reanimate.faces.shots import MARGIN, Shot
+from reanimate.faces.shots import MARGIN, Shot, crop_shots
 from reanimate.io.image import contact_sheet, write_png
 from reanimate.io.video import Video, open_video
 from reanimate.metrics.identity import FaceDescriptor, cosine
@@ -60,6 +60,8 @@ def reenact(video: str | os.PathLike | Video, *, shots: int = 8, size: int = 256
     """
     import cv2
 
+    if shots < 1:
+        raise UserError(f"--shots {shots} must be at least 1")
     video = video if isinstance(video, Video) else open_video(video)
     frames = [f for _, f in video.frames()]
     detector = LandmarkDetector()
@@ -72,9 +74,7 @@ def reenact(video: str | os.PathLike | Video, *, shots: int = 8, size: int = 256
                         f"of the second; self-reenactment needs {shots} and 2: use a longer clip or fewer --shots")
     picks = first[np.unique(np.linspace(0, len(first) - 1, shots).round().astype(int))]
     people = [Shot(frames[i], track.points[i], f"frame {i}") for i in picks]
-    crops = [s.crop(size) for s in people]
-    shot_images = [c.warp(s.frame) for c, s in zip(crops, people)]
-    shot_points = np.stack([c.apply(s.points) for c, s in zip(crops, people)])
+    _, shot_images, shot_points = crop_shots(people, size)
     boxes = stable_crops(track.points, track.found, size, MARGIN)
     truths = [(boxes[i].warp(frames[i]), boxes[i].apply(track.points[i])) for i in driven]
 

@@ -11,6 +11,7 @@ the eyelid landmarks move the eye triangles.
 import cv2
 import numpy as np
 
+from reanimate.core.errors import UserError
 from reanimate.faces.warp import (
     EYES,
     INNER_LIPS,
@@ -77,6 +78,8 @@ class WarpAvatar:
         `driver_crop` / `driver_points`: the driver's frame, whose mouth inside fills an opening wider
         than the shot's; without them the shot with the widest-open mouth gives it.
         """
+        if not np.isfinite(target).all():
+            raise UserError("the target landmarks are not finite numbers")
         shot = self.choose(target)
         result = self.warps[shot](target)
         self.clamped_frames += result.folds_clamped
