@@ -37,3 +37,18 @@ def test_shot_choice_holds_until_another_is_clearly_nearer():
     assert avatar.choose(base) == 0
     assert avatar.choose(base + (other - base) * 0.45) == 0  # about halfway: no switch (no flicker)
     assert avatar.choose(other) == 1
+
+
+def test_live_puppet_follows_camera_frames(carphone_frames, detector):
+    from reanimate.faces.shots import Shot
+    from reanimate.talking_head.live import LivePuppet
+
+    points = detector.track(carphone_frames[5:6]).points[0]
+    puppet = LivePuppet([Shot(carphone_frames[5], points, "frame 5")], 128, "relative", detector)
+    blank = np.full_like(carphone_frames[0], 90)
+    assert np.array_equal(puppet(blank), carphone_frames[5])  # no face seen yet: the photo itself
+    first = puppet(carphone_frames[60])
+    later = puppet(carphone_frames[75])
+    assert first.shape == later.shape == carphone_frames[5].shape
+    assert np.abs(first.astype(int) - carphone_frames[5]).mean() < 3  # relative: the first frame is the start
+    assert np.abs(later.astype(int) - first).mean() > 2  # then the photo moves with the camera
