@@ -145,8 +145,16 @@ def _generator_methods(model, shot_images, shot_points, size, finetune_steps, de
         avatar = Avatar(model, frames, points, device)
         if steps:
             avatar.finetune(steps, show_progress=show_progress)
-        methods[name] = (lambda a: lambda p: (a.render(landmark_images(((p + 0.5) * scale - 0.5)[None], own))[0], p))(avatar)
+        methods[name] = _drawer(avatar, own, scale)
     return methods
+
+
+def _drawer(avatar, own: int, scale: float):
+    """target landmarks at the compared size -> (the avatar's face at its own size, the landmarks)."""
+    def draw(points: np.ndarray):
+        small = (points + 0.5) * scale - 0.5  # pixel centres kept aligned, as `resize_crop` does
+        return avatar.render(landmark_images(small[None], own))[0], points
+    return draw
 
 
 def format_reenact_table(result: dict) -> str:
