@@ -129,7 +129,7 @@ def _generator_methods(model, shot_images, shot_points, size, finetune_steps, de
     """FF and FT avatars of the model, drawing at the model's size from landmarks scaled to it."""
     from reanimate.core.device import resolve_device
     from reanimate.faces.align import resize_crop
-    from reanimate.talking_head.fewshot import Avatar, landmark_images
+    from reanimate.talking_head.fewshot import Avatar
     from reanimate.talking_head.model import TalkingHeadModel
 
     device = resolve_device(device)
@@ -151,6 +151,8 @@ def _generator_methods(model, shot_images, shot_points, size, finetune_steps, de
 
 def _drawer(avatar, own: int, scale: float):
     """target landmarks at the compared size -> (the avatar's face at its own size, the landmarks)."""
+    from reanimate.talking_head.fewshot import landmark_images
+
     def draw(points: np.ndarray):
         small = (points + 0.5) * scale - 0.5  # pixel centres kept aligned, as `resize_crop` does
         return avatar.render(landmark_images(small[None], own))[0], points
