@@ -144,3 +144,19 @@ def test_evaluation_table_has_ff_ft_and_copy(tmp_path, tiny_model):
     assert "FF" in format_table(result)
     with pytest.raises(UserError, match="lower --shots"):
         evaluate(tmp_path / "model", tmp_path / "syn", shots=(32,), targets=3, device="cpu", show_progress=False)
+
+
+@pytest.mark.slow
+def test_reenactment_table_has_generator_rows_with_a_model(tmp_path, tiny_model, carphone_frames):
+    from reanimate.talking_head.reenact import reenact
+
+    with FrameWriter(tmp_path / "talk.mp4", fps=25) as writer:
+        for frame in carphone_frames[40:56]:
+            writer.write(frame)
+    result = reenact(tmp_path / "talk.mp4", shots=2, size=64, model=tiny_model, finetune_steps=1, device="cpu",
+                     show_progress=False)
+    methods = [row["method"] for row in result["rows"]]
+    assert methods == ["copy (first shot)", "copy (nearest shot)", "warp", "generator FF", "generator FT"]
+    assert all(-1 <= row["ssim"] <= 1 for row in result["rows"])
+    with pytest.raises(UserError, match="--shots 0 must be at least 1"):
+        reenact(tmp_path / "talk.mp4", shots=0)
