@@ -117,3 +117,52 @@ def test_guided_model_renders_a_new_video_and_metrics_report(tmp_path, clip_mp4,
     import json
     data = json.loads(report.stdout)
     assert data["frames"] == 6 and data["ssim"] == pytest.approx(1.0) and data["temporal_error"] >= 0
+
+
+def test_kill_9_during_render_leaves_nothing_after_the_next_run(tmp_path, clip_mp4, painted):
+    import signal
+    import time
+
+    model = tmp_path / "model"
+    made = reanimate("stylize", clip_mp4, "--key", f"0={painted}", "--out", tmp_path / "a.mp4", "--iterations", "1",
+                     "--save-model", model, *TINY)
+    assert made.returncode == 0, made.stderr
+    long_clip = tmp_path / "long"  # enough frames that the render is still running when it is killed
+    from reanimate.io.video import FrameWriter
+    from reanimate.io.video import open_video as read
+
+    frames = [f for _, f in read(clip_mp4).frames()]
+    with FrameWriter(long_clip, fps=25) as writer:
+        for i in range(300):
+            writer.write(frames[i % len(frames)], f"{i:05d}.png")
+    out = tmp_path / "styled.mp4"
+    args = [sys.executable, "-c", "from reanimate.cli import run; run()", "render", "--model", model, long_clip,
+            "--out", out, "--device", "cpu", "-q"]
+    process = subprocess.Popen(list(map(str, args)))
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".styled.tmp-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert list(tmp_path.glob(".styled.tmp-*")) and not out.exists()  # killed mid-write: nothing published
+    again = reanimate(*args[3:])
+    assert again.returncode == 0, again.stderr
+    assert len(read(out)) == 300 and not list(tmp_path.glob(".styled.tmp-*"))
+
+
+def test_a_model_folder_that_disagrees_with_its_config_gets_one_short_line(tmp_path, clip_mp4, painted):
+    import json
+
+    model = tmp_path / "model"
+    made = reanimate("stylize", clip_mp4, "--key", f"0={painted}", "--out", tmp_path / "a.mp4", "--iterations", "1",
+                     "--save-model", model, *TINY)
+    assert made.returncode == 0, made.stderr
+    config = json.loads((model / "config.json").read_text())
+    blocks = config["model"]["resblocks"]
+    for change, message in (({"resblocks": 99}, "no reanimate makes"), ({"resblocks": blocks + 1}, "do not match"),
+                            ({"filters": "many"}, "garbles")):
+        edited = dict(config, model=dict(config["model"], **change))
+        (model / "config.json").write_text(json.dumps(edited))
+        result = reanimate("render", "--model", model, clip_mp4, "--out", tmp_path / "x.mp4")
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert len(result.stderr) < 500 and len(result.stderr.strip().splitlines()) == 1

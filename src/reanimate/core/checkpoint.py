@@ -48,6 +48,23 @@ def load_model_folder(folder: str | os.PathLike) -> tuple[dict, dict]:
     return config, state
 
 
+def load_weights(module: torch.nn.Module, state: dict, folder: str | os.PathLike) -> None:
+    """Load `state` into `module`, or say in one line how the model folder's weights and config.json
+    disagree (an edited config, or a folder from another version) instead of torch's list of every tensor."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    reshaped = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or reshaped:
+        parts = []
+        for label, keys in (("missing", missing), ("not in this network", unexpected), ("of another shape", reshaped)):
+            if keys:
+                parts.append(f"{len(keys)} {label} (e.g. {', '.join(keys[:2])})")
+        raise UserError(f"{folder}: the weights do not match its {MODEL_CONFIG}: {'; '.join(parts)}. The folder "
+                        "was edited or comes from another version of reanimate: save or export the model again")
+    module.load_state_dict(state)
+
+
 def training_state_path(run_dir: str | os.PathLike, step: int) -> Path:
     return Path(run_dir) / f"training-state-{step:07d}.pt"
 

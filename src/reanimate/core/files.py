@@ -5,8 +5,10 @@ Kept free of torch so worker processes that only write files start fast.
 """
 
 import contextlib
+import glob
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -39,15 +41,47 @@ def publish_dir(tmp: Path, path: Path) -> None:
         os.replace(tmp, path)
 
 
+def _writer_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Remove what killed writers of `path` left beside it: our own temporary files and folders
+    (`.NAME.tmp-PID-...`) whose writing process is gone. A running writer's are left alone."""
+    for stem in {path.stem, path.name}:
+        pattern = re.compile(rf"\.{re.escape(stem)}\.tmp-(\d+)-")
+        for entry in path.parent.glob(f".{glob.escape(stem)}.tmp-*"):
+            match = pattern.match(entry.name)
+            if match and not _writer_alive(int(match.group(1))):
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+
+
+def temp_beside(path: str | os.PathLike, folder: bool = False) -> Path:
+    """A new temporary file (or folder) beside `path`, named after it and this process; what an earlier,
+    killed writer of `path` left there is removed first. Files keep the real suffix last, so writers
+    that pick a format by extension still work."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent.is_dir():
+        remove_stale_temps(path)
+    if folder:
+        return Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp-{os.getpid()}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Keep the real suffix last so writers that pick a format by extension still work.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+    tmp = temp_beside(path)
     try:
         yield tmp
         publish_mode(tmp)
@@ -62,8 +96,7 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     path = Path(path)
     if path.exists() and not overwrite:
         raise UserError(f"{path} already exists: choose another path or pass --overwrite")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    tmp = temp_beside(path, folder=True)
     try:
         yield tmp
         publish_dir(tmp, path)

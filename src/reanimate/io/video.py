@@ -7,7 +7,6 @@ name. Frame indices are zero-based positions in the decoded video or the sorted 
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +16,7 @@ import av
 import numpy as np
 
 from reanimate.core.errors import UserError
-from reanimate.core.files import publish_dir, publish_mode
+from reanimate.core.files import publish_dir, publish_mode, temp_beside
 from reanimate.io.image import IMAGE_EXTENSIONS, encode_png, read_image
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".gif", ".m4v")
@@ -225,12 +224,7 @@ class FrameWriter:
         self._tmp: Path | None = None  # made at the first frame, so work before it leaves nothing behind
 
     def _start(self) -> None:
-        if self.is_video:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.out.stem}.tmp-", suffix=self.out.suffix, dir=self.out.parent)
-            os.close(fd)
-            self._tmp = Path(tmp)
-        else:
-            self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.parent))
+        self._tmp = temp_beside(self.out, folder=not self.is_video)
 
     def write(self, frame: np.ndarray, name: str | None = None) -> None:
         """Append an RGB uint8 frame; `name` is its PNG file name in folder mode."""

@@ -46,8 +46,8 @@ class StylizeConfig:
     def __post_init__(self):
         if len(self.filters) != 6 or any(int(f) < 1 for f in self.filters):
             raise ValueError(f"filters must be 6 positive channel counts, got {list(self.filters)}")
-        if self.resblocks < 0:
-            raise ValueError(f"resblocks must be >= 0, got {self.resblocks}")
+        if not 0 <= self.resblocks <= 64 or any(int(f) > 1024 for f in self.filters):
+            raise ValueError(f"resblocks must be 0-64 and filters at most 1024, got {self.resblocks}, {list(self.filters)}")
         if self.filters[3] != self.filters[2]:
             raise ValueError(f"filters[3] must equal filters[2] (residual blocks keep the width), got {list(self.filters)}")
         if self.patch_size < 16 or self.patch_size % 4:

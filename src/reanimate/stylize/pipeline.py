@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reanimate.core.checkpoint import load_model_folder, save_model_folder
+from reanimate.core.checkpoint import load_model_folder, load_weights, save_model_folder
 from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError
 from reanimate.core.files import work_dir_for
@@ -36,6 +36,19 @@ def tile_margin(resblocks: int) -> int:
     encoder, decoder and output convs add about 40 px more.
     """
     return 48 + 8 * resblocks
+
+
+def _network_settings(model, path) -> tuple[int, tuple[int, ...], int]:
+    """(in_channels, filters, resblocks) from a model folder's config.json, checked before a network is built."""
+    try:
+        channels, filters, blocks = int(model["in_channels"]), tuple(int(f) for f in model["filters"]), int(model["resblocks"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}/config.json lacks or garbles the network settings ({exc}): save the model again") from exc
+    if not (1 <= channels <= 64 and len(filters) == 6 and all(1 <= f <= 1024 for f in filters) and 0 <= blocks <= 64):
+        raise UserError(f"{path}/config.json asks for a network no reanimate makes (in_channels {channels}, filters "
+                        f"{list(filters)}, resblocks {blocks}; at most 64 channels in, 1024 per layer, 64 blocks): "
+                        "the file was edited; save the model again")
+    return channels, filters, blocks
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> tuple[torch.Tensor, int, int]:
@@ -119,14 +132,10 @@ class Stylizer:
                             f"({MODEL_KIND!r})")
         if config.get("format", 0) > MODEL_FORMAT:
             raise UserError(f"{path} was written by a newer reanimate (format {config['format']}): upgrade reanimate")
-        model = config["model"]
-        generator = Generator(model["in_channels"], tuple(model["filters"]), model["resblocks"])
+        generator = Generator(*_network_settings(config.get("model"), path))
         seeds = [Seeds.from_array(int(k.removeprefix(SEED_PREFIX)), state.pop(k).numpy())
                  for k in [k for k in state if k.startswith(SEED_PREFIX)]]
-        try:
-            generator.load_state_dict(state)
-        except RuntimeError as exc:
-            raise UserError(f"{path}: the weights do not match its config.json ({exc})") from exc
+        load_weights(generator, state, path)
         return cls(generator, config, device, precision, tile, seeds)
 
     def save_pretrained(self, path: str | os.PathLike, overwrite: bool = False) -> Path:

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import torch
 
-from reanimate.core.checkpoint import latest_training_state, load_model_folder, load_training_state, save_model_folder
+from reanimate.core.checkpoint import (
+    latest_training_state,
+    load_model_folder,
+    load_training_state,
+    load_weights,
+    save_model_folder,
+)
 from reanimate.core.errors import UserError
 from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig
 from reanimate.talking_head.nets.discriminator import Discriminator
@@ -52,10 +58,7 @@ class TalkingHeadModel(torch.nn.Module):
         except (KeyError, TypeError, ValueError) as exc:
             raise UserError(f"{folder}/config.json lacks or garbles the network settings ({exc}): export it again") from exc
         state["discriminator.W.weight"] = model.discriminator.W.weight.detach().clone()
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as exc:
-            raise UserError(f"{folder}: the weights do not fit the configuration ({str(exc).splitlines()[0]})") from exc
+        load_weights(model, state, folder)
         return model.to(device).eval()
 
 
