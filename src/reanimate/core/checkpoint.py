@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
-from reanimate.core.errors import UserError
+from reanimate.core.errors import UserError, brief
 from reanimate.core.files import atomic_dir, atomic_path
 
 MODEL_CONFIG = "config.json"
@@ -40,11 +40,11 @@ def load_model_folder(folder: str | os.PathLike) -> tuple[dict, dict]:
     try:
         config = json.loads(config_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{config_path} is not valid JSON ({exc}): the model folder is damaged") from exc
+        raise UserError(f"{config_path} is not valid JSON ({brief(exc)}): the model folder is damaged") from exc
     try:
         state = load_file(str(weights_path))
     except Exception as exc:  # safetensors raises its own error types for damaged files
-        raise UserError(f"{weights_path} cannot be read ({exc}): the model folder is damaged") from exc
+        raise UserError(f"{weights_path} cannot be read ({brief(exc)}): the model folder is damaged") from exc
     return config, state
 
 
@@ -96,4 +96,4 @@ def load_training_state(path: str | os.PathLike) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise UserError(f"training state {path} cannot be read ({exc}): delete it to fall back to an older one") from exc
+        raise UserError(f"training state {path} cannot be read ({brief(exc)}): delete it to fall back to an older one") from exc

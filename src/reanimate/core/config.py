@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from reanimate.core.errors import UserError
+from reanimate.core.errors import UserError, brief
 
 T = TypeVar("T")
 
@@ -15,7 +15,7 @@ T = TypeVar("T")
 def from_dict(cls: type[T], data: dict[str, Any], source: str) -> T:
     """Build dataclass `cls` from `data`, refusing unknown keys with a message that names `source`."""
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
+    unknown = sorted(map(str, set(data) - names))  # a damaged file can have keys that are not text
     if unknown:
         raise UserError(f"{source}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
     values = {}
@@ -26,7 +26,7 @@ def from_dict(cls: type[T], data: dict[str, Any], source: str) -> T:
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
-        raise UserError(f"{source}: {exc}") from exc
+        raise UserError(f"{source}: {brief(exc)}") from exc
 
 
 def load_yaml(path, what: str = "preset") -> dict[str, Any]:
@@ -36,7 +36,7 @@ def load_yaml(path, what: str = "preset") -> dict[str, Any]:
     except FileNotFoundError as exc:
         raise UserError(f"{what} {path} does not exist") from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError(f"{what} {path} is not valid YAML: {exc}") from exc
+        raise UserError(f"{what} {path} is not valid YAML: {brief(exc)}") from exc
     except IsADirectoryError as exc:
         raise UserError(f"{what} {path} is a folder, not a YAML file") from exc
     if not isinstance(data, dict):

@@ -6,3 +6,10 @@ class UserError(Exception):
 
     The message says what was wrong, with the value, and what to do about it.
     """
+
+
+def brief(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's text, shortened: the cause inside a one-line UserError
+    (library messages can run to paragraphs, like torch's weights-only advice)."""
+    line = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+    return line if len(line) <= limit else line[:limit - 1] + "…"

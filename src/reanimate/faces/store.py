@@ -24,7 +24,7 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save as safetensors_bytes
 
-from reanimate.core.errors import UserError
+from reanimate.core.errors import UserError, brief
 from reanimate.core.files import atomic_path, write_json
 
 FORMAT = "reanimate-faces"
@@ -42,10 +42,10 @@ def encode_jpeg(image: np.ndarray) -> bytes:
     return buffer.tobytes()
 
 
-def decode_jpeg(data: np.ndarray) -> np.ndarray:
+def decode_jpeg(data: np.ndarray, source: str | os.PathLike = "the dataset") -> np.ndarray:
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None:
-        raise UserError("a face crop in the dataset cannot be decoded: the clip file is damaged")
+        raise UserError(f"a face crop in {source} cannot be decoded: the clip file is damaged; prepare the dataset again")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -77,16 +77,21 @@ class ClipFile:
                 self.frame_index = f.get_tensor("frame_index")
                 self.metadata = f.metadata() or {}
         except Exception as exc:  # safetensors raises its own error types for damaged files
-            raise UserError(f"clip {self.path} cannot be read ({exc}): prepare the dataset again") from exc
+            raise UserError(f"clip {self.path} cannot be read ({brief(exc)}): prepare the dataset again") from exc
 
     def __len__(self) -> int:
         return len(self.landmarks)
 
     def frames(self, indices) -> list[np.ndarray]:
         """RGB uint8 crops for the given positions in the clip (not source frame numbers)."""
-        with safe_open(str(self.path), framework="numpy") as f:
-            data = f.get_slice("jpeg")
-            return [decode_jpeg(data[int(self.offsets[i]):int(self.offsets[i + 1])]) for i in indices]
+        try:
+            with safe_open(str(self.path), framework="numpy") as f:
+                data = f.get_slice("jpeg")
+                return [decode_jpeg(data[int(self.offsets[i]):int(self.offsets[i + 1])], self.path) for i in indices]
+        except UserError:
+            raise
+        except Exception as exc:  # safetensors raises its own error types for damaged files
+            raise UserError(f"clip {self.path} cannot be read ({brief(exc)}): prepare the dataset again") from exc
 
 
 @dataclass(frozen=True)
@@ -127,11 +132,15 @@ def read_header(root: Path) -> dict:
     try:
         header = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path} is damaged ({exc})") from exc
+        raise UserError(f"{path} is damaged ({brief(exc)})") from exc
+    if not isinstance(header, dict):
+        raise UserError(f"{path} is damaged (not a JSON object): prepare the dataset again")
     if header.get("format") != FORMAT or header.get("version") != VERSION:
         raise UserError(f"{root} holds a face dataset of format {header.get('format')!r} version "
                         f"{header.get('version')!r}; this reanimate reads version {VERSION}: prepare it again "
                         "into a new folder")
+    if not isinstance(header.get("size"), int) or header["size"] < 1:
+        raise UserError(f"{path} is damaged (crop size {header.get('size')!r}): prepare the dataset again")
     return header
 
 
@@ -156,7 +165,7 @@ class FaceDataset:
             index = json.loads(index_path.read_text())
             self.clips = [ClipInfo(**c) for c in index["clips"]]
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
-            raise UserError(f"{index_path} is damaged ({exc}): run the preparation command again to rewrite it") from exc
+            raise UserError(f"{index_path} is damaged ({brief(exc)}): run the preparation command again to rewrite it") from exc
         self.failed: list[dict] = index.get("failed", [])
         self.summary: dict = index.get("summary", {})
         self.identities = sorted({c.identity for c in self.clips})

@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from reanimate.core.errors import UserError, brief
 from reanimate.core.files import atomic_path, write_json
 from reanimate.core.progress import progress
 from reanimate.io.video import Video
@@ -49,10 +50,22 @@ class FlowField:
         self.scale = width / frame_size[0]
 
     def forward(self, t: int) -> np.ndarray:
-        return np.load(self.folder / f"fwd-{t:05d}.npy").astype(np.float32)
+        return self._load(f"fwd-{t:05d}.npy")
 
     def backward(self, t: int) -> np.ndarray:
-        return np.load(self.folder / f"bwd-{t:05d}.npy").astype(np.float32)
+        return self._load(f"bwd-{t:05d}.npy")
+
+    def _load(self, name: str) -> np.ndarray:
+        path = self.folder / name
+        try:
+            flow = np.load(path, allow_pickle=False)
+        except Exception as exc:  # numpy's header parser raises many kinds (ValueError, SyntaxError, ...)
+            raise UserError(f"the optical flow cache file {path} is damaged ({brief(exc)}): delete the folder "
+                            f"{self.folder} and run again to compute it anew") from exc
+        if flow.shape != (self.height, self.width, 2):
+            raise UserError(f"the optical flow cache file {path} holds {flow.shape}, not ({self.height}, {self.width}, 2): "
+                            f"delete the folder {self.folder} and run again")
+        return flow.astype(np.float32)
 
 
 def _gray(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:

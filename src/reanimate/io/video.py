@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 import av
 import numpy as np
 
-from reanimate.core.errors import UserError
+from reanimate.core.errors import UserError, brief
 from reanimate.core.files import publish_dir, publish_mode, temp_beside
 from reanimate.io.image import IMAGE_EXTENSIONS, encode_png, read_image
 
@@ -97,8 +97,8 @@ def _decode(path: Path, convert: bool = True) -> Iterator:
     """Decode every frame of a video file as RGB uint8 (or PyAV frames); a damaged tail ends the stream early."""
     try:
         container = av.open(str(path))
-    except av.error.FFmpegError as exc:
-        raise UserError(f"{path} is not a readable video ({exc})") from exc
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:  # damaged headers and metadata too
+        raise UserError(f"{path} is not a readable video ({brief(exc)})") from exc
     with container:
         if not container.streams.video:
             raise UserError(f"{path} has no video stream")
@@ -107,7 +107,7 @@ def _decode(path: Path, convert: bool = True) -> Iterator:
         try:
             for frame in container.decode(stream):
                 yield frame.to_ndarray(format="rgb24") if convert else frame
-        except av.error.FFmpegError:
+        except (av.error.FFmpegError, UnicodeDecodeError, ValueError):
             return  # truncated or damaged tail: keep the frames decoded so far
 
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reanimate.core.errors import UserError
+from reanimate.core.errors import UserError, brief
 
 VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -91,7 +91,7 @@ def _load_state_dict(source: str | None, default_url: str, what: str, option: st
         try:
             return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=True, weights_only=True)
         except Exception as exc:  # network errors come in many types
-            raise UserError(f"cannot download {what} weights from {url} ({exc}): pass a local file with "
+            raise UserError(f"cannot download {what} weights from {url} ({brief(exc)}): pass a local file with "
                             f"{option} PATH or use the offline 'inception' backbone") from exc
     path = Path(os.path.expanduser(source))
     if not path.is_file():
@@ -102,7 +102,7 @@ def _load_state_dict(source: str | None, default_url: str, what: str, option: st
             return load_file(str(path))
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise UserError(f"{what} weights {path} cannot be read ({exc})") from exc
+        raise UserError(f"{what} weights {path} cannot be read ({brief(exc)})") from exc
 
 
 def _vgg_layers(plan: tuple, upto: int) -> nn.Sequential:
@@ -162,7 +162,7 @@ class VGGFeatures(nn.Module):
         try:
             self.load_state_dict({k: state[k] for k in own})
         except RuntimeError as exc:
-            raise UserError(f"{what} weights do not fit the {arch} layout ({str(exc).splitlines()[-1].strip()})") from exc
+            raise UserError(f"{what} weights do not fit the {arch} layout ({brief(exc)})") from exc
         self.face = face
         mean, std = ((_VGGFACE_MEAN_RGB, (1.0, 1.0, 1.0)) if face
                      else (tuple(255 * m for m in _IMAGENET_MEAN), tuple(255 * s for s in _IMAGENET_STD)))

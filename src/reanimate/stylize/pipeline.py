@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from reanimate.core.checkpoint import load_model_folder, load_weights, save_model_folder
 from reanimate.core.device import resolve_device
-from reanimate.core.errors import UserError
+from reanimate.core.errors import UserError, brief
 from reanimate.core.files import work_dir_for
 from reanimate.core.progress import progress
 from reanimate.io.video import FrameWriter, Video
@@ -43,7 +43,7 @@ def _network_settings(model, path) -> tuple[int, tuple[int, ...], int]:
     try:
         channels, filters, blocks = int(model["in_channels"]), tuple(int(f) for f in model["filters"]), int(model["resblocks"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise UserError(f"{path}/config.json lacks or garbles the network settings ({exc}): save the model again") from exc
+        raise UserError(f"{path}/config.json lacks or garbles the network settings ({brief(exc)}): save the model again") from exc
     if not (1 <= channels <= 64 and len(filters) == 6 and all(1 <= f <= 1024 for f in filters) and 0 <= blocks <= 64):
         raise UserError(f"{path}/config.json asks for a network no reanimate makes (in_channels {channels}, filters "
                         f"{list(filters)}, resblocks {blocks}; at most 64 channels in, 1024 per layer, 64 blocks): "

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from reanimate.core.checkpoint import load_model_folder, save_model_folder
-from reanimate.core.errors import UserError
+from reanimate.core.errors import UserError, brief
 from reanimate.core.progress import progress
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.raster import draw_landmarks
@@ -144,5 +144,5 @@ def load_person(folder: str | os.PathLike, device: str | torch.device = "cpu") -
         generator = Generator(TalkConfig(**meta["model"], preset="person"))
         generator.load_state_dict({k.removeprefix("generator."): v for k, v in state.items() if k != "psi"})
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise UserError(f"{folder} is a damaged person folder ({str(exc).splitlines()[0]}): save it again") from exc
+        raise UserError(f"{folder} is a damaged person folder ({brief(exc)}): save it again") from exc
     return generator.to(device).eval(), state["psi"].to(device)

@@ -17,7 +17,7 @@ from reanimate.core.checkpoint import (
     load_weights,
     save_model_folder,
 )
-from reanimate.core.errors import UserError
+from reanimate.core.errors import UserError, brief
 from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig
 from reanimate.talking_head.nets.discriminator import Discriminator
 from reanimate.talking_head.nets.embedder import Embedder
@@ -56,7 +56,7 @@ class TalkingHeadModel(torch.nn.Module):
         try:
             model = cls(TalkConfig(**{k: meta["model"][k] for k in MODEL_FIELDS}, preset="exported"))
         except (KeyError, TypeError, ValueError) as exc:
-            raise UserError(f"{folder}/config.json lacks or garbles the network settings ({exc}): export it again") from exc
+            raise UserError(f"{folder}/config.json lacks or garbles the network settings ({brief(exc)}): export it again") from exc
         state["discriminator.W.weight"] = model.discriminator.W.weight.detach().clone()
         load_weights(model, state, folder)
         return model.to(device).eval()
