@@ -130,12 +130,16 @@ def _free_port() -> int:
 
 def test_two_processes_stay_in_sync(dataset, tmp_path):
     torchrun = Path(sys.executable).parent / "torchrun"
-    for attempt in range(2):  # a second try only if the rendezvous port was taken in between
+    # A second try only for failures of the machinery, not of the training: the rendezvous port taken
+    # in between, or a rank aborting in C++ teardown ("terminate called without an active exception",
+    # seen once in about ten loaded full-suite runs on the 2-core CI machine, never alone).
+    retry_on = ("address already in use", "terminate called without an active exception")
+    for attempt in range(2):
         result = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", str(_free_port()),
                                  str(Path(__file__).parent / "ddp_check.py"), str(dataset), str(tmp_path / f"run{attempt}"),
                                  str(tmp_path / "out.json")], capture_output=True, text=True, timeout=300,
                                 env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"})
-        if result.returncode == 0 or "address already in use" not in result.stderr.lower():
+        if result.returncode == 0 or not any(text in result.stderr.lower() for text in retry_on):
             break
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "out.json").read_text())
