@@ -132,7 +132,7 @@ def test_two_processes_stay_in_sync(dataset, tmp_path):
     torchrun = Path(sys.executable).parent / "torchrun"
     # A second try only for failures of the machinery, not of the training: the rendezvous port taken
     # in between, or a rank aborting in C++ teardown ("terminate called without an active exception",
-    # seen once in about ten loaded full-suite runs on the 2-core CI machine, never alone).
+    # seen once in three full-suite runs on the 2-core machine, never when the test ran alone).
     retry_on = ("address already in use", "terminate called without an active exception")
     for attempt in range(2):
         result = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", str(_free_port()),
