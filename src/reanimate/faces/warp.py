@@ -112,6 +112,7 @@ class FaceWarp:
         self.source = self._control(self.points, head)  # (M, 2)
         self.triangles = Delaunay(self.source).simplices.astype(np.int32)  # (T, 3)
         self.source_areas = _signed_areas(self.source, self.triangles)
+        self._grid = np.mgrid[0:height, 0:width].astype(np.float32)  # (2, H, W): made once, used every frame
         keep = np.abs(self.source_areas) > 1e-3  # degenerate slivers of collinear border points
         self.triangles, self.source_areas = self.triangles[keep], self.source_areas[keep]
 
@@ -155,7 +156,7 @@ class FaceWarp:
         dst = np.concatenate([control[self.triangles], np.ones((len(self.triangles), 3, 1), np.float32)], 2)
         src = self.source[self.triangles]  # (T, 3, 2)
         affine = np.linalg.solve(dst.astype(np.float64), src.astype(np.float64))  # (T, 3, 2)
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+        ys, xs = self._grid
         uncovered = index < 0  # a rounding seam along the image border: read the pixel itself
         a = affine[np.where(uncovered, 0, index)].astype(np.float32)  # (H, W, 3, 2)
         map_x = xs * a[..., 0, 0] + ys * a[..., 1, 0] + a[..., 2, 0]
