@@ -7,7 +7,6 @@ background thread that the page steers (start, pause, resume, stop, swap keyfram
 """
 
 import dataclasses
-import os
 import shutil
 import tempfile
 import threading
@@ -22,6 +21,7 @@ import numpy as np
 from reanimate.app.talk import TalkingHead
 from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError
+from reanimate.core.files import atomic_path
 from reanimate.core.progress import progress
 from reanimate.io.video import VIDEO_EXTENSIONS, Video, VideoTooLong, open_video
 from reanimate.stylize.config import StylizeConfig, load_config
@@ -452,8 +452,8 @@ class Studio:
                 out = exports / f"{stem}-stylized.mp4"
                 stylizer.render(video, out, overwrite=True, show_progress=show_progress)
                 model = stylizer.save_pretrained(exports / f"{stem}-model", overwrite=True)
-                archive = shutil.make_archive(str(exports / f".{stem}-model.tmp"), "zip", model.parent, model.name)
-                os.replace(archive, exports / f"{stem}-model.zip")
+                with atomic_path(exports / f"{stem}-model.zip") as tmp:
+                    shutil.make_archive(str(tmp.with_suffix("")), "zip", model.parent, model.name)
                 return out, exports / f"{stem}-model.zip"
             finally:
                 if was_running and not self._user_paused:

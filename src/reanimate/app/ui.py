@@ -15,7 +15,7 @@ import gradio as gr
 import numpy as np
 
 from reanimate.app.studio import Studio
-from reanimate.core.errors import UserError
+from reanimate.core.errors import UserError, brief
 from reanimate.faces.motion import MOTION_MODES
 from reanimate.io.image import IMAGE_EXTENSIONS
 from reanimate.io.samples import SAMPLE_CLIPS, sample_clip
@@ -453,6 +453,19 @@ def default_working_side(device: str) -> int:
     return 640 if resolve_device(device).type == "cuda" else 384
 
 
+def _check_port_free(host: str, port: int) -> None:
+    import errno
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UserError(f"port {port} is in use (a studio already running there?): choose another --port") from exc
+        raise UserError(f"cannot listen on {host}:{port}: {brief(exc)}") from exc
+
+
 def launch(workdir: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860, device: str = "auto",
            max_upload_mb: int = 200, idle_timeout: float = 300.0, open_browser: bool = False) -> None:
     """Serve the studio until interrupted; its files live in `workdir`/studio-PORT, removed at exit.
@@ -464,9 +477,16 @@ def launch(workdir: str | Path | None = None, host: str = "127.0.0.1", port: int
     import os
     import tempfile
 
+    from reanimate.core.files import temp_beside
+
+    _check_port_free(host, port)  # before anything of a server that may already be running there is touched
     if workdir is None:
-        with tempfile.TemporaryDirectory(prefix="reanimate-studio-") as scratch:
+        # Named like the project's other temporary files, so a later start removes what a killed one left.
+        scratch = temp_beside(Path(tempfile.gettempdir()) / "reanimate-studio", folder=True)
+        try:
             return launch(scratch, host, port, device, max_upload_mb, idle_timeout, open_browser)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     workdir = Path(workdir).resolve() / f"studio-{port}"
     shutil.rmtree(workdir, ignore_errors=True)  # sessions of an abruptly ended run cannot be reached again
     (workdir / "sessions").mkdir(parents=True)

@@ -32,8 +32,9 @@ def publish_dir(tmp: Path, path: Path) -> None:
     """Move a finished temporary folder onto `path`, replacing an existing file or folder there."""
     publish_mode(tmp)
     if path.is_dir():
-        # Move the old one aside first: if the swap fails, the old one can still be found beside it.
-        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+        # Move the old one aside first, under a temporary name of this process: if the swap is cut
+        # short (a kill between the two renames), `remove_stale_temps` puts the old one back.
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-old-", dir=path.parent))
         os.replace(path, old / path.name)
         os.replace(tmp, path)
         shutil.rmtree(old, ignore_errors=True)
@@ -53,13 +54,17 @@ def _writer_alive(pid: int) -> bool:
 
 def remove_stale_temps(path: Path) -> None:
     """Remove what killed writers of `path` left beside it: our own temporary files and folders
-    (`.NAME.tmp-PID-...`) whose writing process is gone. A running writer's are left alone."""
+    (`.NAME.tmp-PID-...`) whose writing process is gone. A running writer's are left alone. A
+    published folder that a killed `publish_dir` had moved aside is put back first."""
     for stem in {path.stem, path.name}:
-        pattern = re.compile(rf"\.{re.escape(stem)}\.tmp-(\d+)-")
+        pattern = re.compile(rf"\.{re.escape(stem)}\.tmp-(\d+)-(old-)?")
         for entry in path.parent.glob(f".{glob.escape(stem)}.tmp-*"):
             match = pattern.match(entry.name)
-            if match and not _writer_alive(int(match.group(1))):
-                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+            if not match or _writer_alive(int(match.group(1))):
+                continue
+            if match.group(2) and (entry / path.name).exists() and not path.exists():
+                os.replace(entry / path.name, path)
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
 
 
 def temp_beside(path: str | os.PathLike, folder: bool = False) -> Path:
@@ -94,6 +99,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside `path`; it replaces `path` only if the block succeeds."""
     path = Path(path)
+    if path.parent.is_dir():
+        remove_stale_temps(path)  # first, so that a folder a killed swap moved aside counts as existing
     if path.exists() and not overwrite:
         raise UserError(f"{path} already exists: choose another path or pass --overwrite")
     tmp = temp_beside(path, folder=True)
