@@ -466,6 +466,15 @@ def _check_port_free(host: str, port: int) -> None:
         raise UserError(f"cannot listen on {host}:{port}: {brief(exc)}") from exc
 
 
+def server_folder(workdir: str | Path, port: int) -> Path:
+    """The server's own folder, `workdir`/studio-PORT, emptied: the sessions of a server that ended
+    abruptly there (killed, a power cut) cannot be reached again, and their files would pile up."""
+    folder = Path(workdir).resolve() / f"studio-{port}"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "sessions").mkdir(parents=True)
+    return folder
+
+
 def launch(workdir: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860, device: str = "auto",
            max_upload_mb: int = 200, idle_timeout: float = 300.0, open_browser: bool = False) -> None:
     """Serve the studio until interrupted; its files live in `workdir`/studio-PORT, removed at exit.
@@ -487,9 +496,7 @@ def launch(workdir: str | Path | None = None, host: str = "127.0.0.1", port: int
             return launch(scratch, host, port, device, max_upload_mb, idle_timeout, open_browser)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    workdir = Path(workdir).resolve() / f"studio-{port}"
-    shutil.rmtree(workdir, ignore_errors=True)  # sessions of an abruptly ended run cannot be reached again
-    (workdir / "sessions").mkdir(parents=True)
+    workdir = server_folder(workdir, port)
     # Gradio keeps uploads and served outputs in its cache: keep that inside the studio's folder too.
     os.environ["GRADIO_TEMP_DIR"] = str(workdir / "cache")
     loopback = host in ("127.0.0.1", "localhost", "::1")

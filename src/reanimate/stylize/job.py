@@ -78,10 +78,12 @@ def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
     model = train_keyframes(video, keys, masks, run_dir=run_dir, precision=precision, show_progress=show_progress,
                             **train_options)
     model.save_pretrained(run_dir / "model", overwrite=True)
-    if save_model is not None:
-        model.save_pretrained(save_model, overwrite=overwrite)
     written = model.render(video, out, frames, render_batch, overwrite=overwrite, show_progress=show_progress,
                            work_dir=run_dir)
+    # The user's copy last: a run killed before it finds neither output and does the job again;
+    # published before the video, the model would make that rerun stop at "already exists".
+    if save_model is not None:
+        model.save_pretrained(save_model, overwrite=overwrite)
     say(f"wrote {written}; preview and model in {run_dir}", show_progress)
     return written
 
