@@ -16,6 +16,7 @@ import numpy as np
 
 from reanimate.app.studio import Studio
 from reanimate.core.errors import UserError, brief
+from reanimate.core.files import disk_trouble
 from reanimate.faces.motion import MOTION_MODES
 from reanimate.io.image import IMAGE_EXTENSIONS
 from reanimate.io.samples import SAMPLE_CLIPS, sample_clip
@@ -94,13 +95,18 @@ class Sessions:
 
 
 def _friendly(handler):
-    """Show UserErrors as a message on the page."""
+    """Show UserErrors, and writes the disk refused (full, read-only), as a message on the page."""
     @functools.wraps(handler)
     def wrapped(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
         except UserError as exc:
             raise gr.Error(str(exc), print_exception=False) from exc
+        except OSError as exc:
+            trouble = disk_trouble(exc)
+            if trouble is None:
+                raise
+            raise gr.Error(trouble.replace("run the same command again", "try again"), print_exception=False) from exc
     return wrapped
 
 

@@ -13,7 +13,8 @@ from reanimate.cli.app import app
 from reanimate.cli.faces import faces
 from reanimate.cli.stylize import demo, metrics, render, stylize, tune
 from reanimate.cli.talk import talk
-from reanimate.core.errors import UserError
+from reanimate.core.errors import UserError, brief
+from reanimate.core.files import disk_trouble, shown_path
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -43,11 +44,12 @@ def run() -> None:
         click.echo("\ninterrupted: nothing half-written was left; run the same command again to resume", err=True)
         sys.exit(130)
     except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            click.echo(f"error: the disk is full ({exc.filename or exc}): free some space and run the same "
-                       "command again to resume", err=True)
-            sys.exit(28)
-        click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        trouble = disk_trouble(exc)
+        if trouble:
+            click.echo(f"error: {trouble}", err=True)
+            sys.exit(28 if exc.errno in (errno.ENOSPC, errno.EDQUOT) else 1)
+        where = shown_path(exc.filename) if exc.filename else ""
+        click.echo(f"error: {exc.strerror or brief(exc)}: {where}".rstrip(": "), err=True)
         sys.exit(1)
     except FloatingPointError as exc:
         click.echo(f"error: {exc}", err=True)

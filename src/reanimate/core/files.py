@@ -5,6 +5,7 @@ Kept free of torch so worker processes that only write files start fast.
 """
 
 import contextlib
+import errno
 import glob
 import json
 import os
@@ -14,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from reanimate.core.errors import UserError
+from reanimate.core.errors import UserError, brief
 
 
 def _umask() -> int:
@@ -82,13 +83,56 @@ def temp_beside(path: str | os.PathLike, folder: bool = False) -> Path:
     return Path(tmp)
 
 
+_TEMP_NAME = re.compile(r"^\.(.+)\.tmp-\d+-(?:old-)?[A-Za-z0-9_]+(\.[^.]*)?$")
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """A path as the user knows it: temporary names (`.out.tmp-PID-x.mp4`) turned back into theirs (`out.mp4`)."""
+    parts = Path(path).parts
+    return str(Path(*[(m.group(1) + (m.group(2) or "")) if (m := _TEMP_NAME.match(part)) else part
+                      for part in parts])) if parts else str(path)
+
+
+def disk_trouble(exc: OSError) -> str | None:
+    """One line for a write that the disk refused (full, over quota, read-only), naming the output;
+    None for other errors. The previous output is untouched: everything is written beside it first."""
+    reason = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+              errno.EROFS: "the disk is read-only"}.get(exc.errno)
+    if reason is None:
+        return None
+    where = f" writing {shown_path(exc.filename)}" if exc.filename else ""
+    advice = ("free some space and run the same command again to resume" if exc.errno != errno.EROFS
+              else "choose a place you can write to")
+    return f"{reason}{where}: {advice} (earlier outputs there are left as they were)"
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Refuse early, before minutes of work, an output place the system will not let us write to."""
+    try:
+        temp_beside(path).unlink()
+    except OSError as exc:
+        raise UserError(disk_trouble(exc) or f"cannot write {path}: {brief(exc)}") from exc
+
+
+@contextlib.contextmanager
+def naming_target(path: Path) -> Iterator[None]:
+    """Errors of writes inside the block name `path` when the library that failed did not say which file."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
     path = Path(path)
     tmp = temp_beside(path)
     try:
-        yield tmp
+        with naming_target(path):
+            yield tmp
         publish_mode(tmp)
         os.replace(tmp, path)
     finally:
@@ -105,7 +149,8 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
         raise UserError(f"{path} already exists: choose another path or pass --overwrite")
     tmp = temp_beside(path, folder=True)
     try:
-        yield tmp
+        with naming_target(path):
+            yield tmp
         publish_dir(tmp, path)
     finally:
         if tmp.exists():

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from reanimate.core.device import resolve_device
-from reanimate.core.files import work_dir_for
+from reanimate.core.files import check_writable, work_dir_for
 from reanimate.core.progress import say
 from reanimate.io.video import Video, check_output_free, open_video
 from reanimate.stylize.config import StylizeConfig, load_config
@@ -48,6 +48,8 @@ def train_keyframes(video: Video | PathLike, keys: dict[int, Any], masks: dict[i
     video = as_video(video)
     config = config or load_config(preset, **overrides)
     keyframes = load_keyframes(video, keys, masks)
+    if run_dir is not None:
+        check_writable(Path(run_dir) / "preview.png")  # before the training, not at its first save
     if iterations is None and seconds is None:
         seconds = DEFAULT_SECONDS[resolve_device(device).type]
     # Without a run folder, guides still need a flow cache: a throwaway one, removed afterwards.
