@@ -1,8 +1,12 @@
 """Damaged files through every reader: truncated, bit-flipped and random bytes must end in success or
 in one short `UserError` naming the file, never a traceback.
 
-A seeded generator makes the cases, so a failure repeats. CI runs a few per reader; the on-demand
-sweep runs many: `REANIMATE_FUZZ_CASES=500 .venv/bin/python -m pytest tests/test_fuzz.py`.
+Then the same damage through the commands that take these files (`render`, `stylize`, `talk
+meta-train`), run in this process: success, or one `error: ...` line naming the file.
+
+A seeded generator makes the cases, so a failure repeats. CI runs 12 per reader and 3 per command;
+the on-demand sweep runs many: `REANIMATE_FUZZ_CASES=1000 .venv/bin/python -m pytest tests/test_fuzz.py`
+(a tenth of that per command).
 """
 
 import os
@@ -151,3 +155,86 @@ def test_flow_caches(tmp_path, clip):
     compute_flow(video, cache, show_progress=False)
     for target, seed in ((cache / "flow.json", 10), (sorted(cache.glob("fwd-*.npy"))[0], 11)):
         sweep(tmp_path, target, lambda: compute_flow(video, cache, show_progress=False).forward(0), seed)
+
+
+# -- through the commands that take these files ------------------------------------------------------
+
+CLI_CASES = max(3, CASES // 10)
+
+
+def run_cli(monkeypatch, capsys, args: list) -> tuple[int, str]:
+    """`reanimate ARGS` in this process (no interpreter start per case): (exit status, stderr)."""
+    import sys
+
+    from reanimate.cli import run
+
+    monkeypatch.setattr(sys, "argv", ["reanimate", *map(str, args)])
+    try:
+        run()
+        status = 0
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 1
+    return status, capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def cli_files(tmp_path_factory, clip):
+    """A clip, a painted keyframe, a model folder, a preset and a face dataset, all whole."""
+    import cv2
+
+    from conftest import moving_frames
+    from reanimate.faces.synth import synth_dataset
+    from reanimate.stylize.config import PRESET_DIR
+    from tests.cli.test_stylize import TINY, reanimate
+
+    folder = tmp_path_factory.mktemp("cli-fuzz")
+    shutil.copy(clip, folder / "clip.mp4")
+    cv2.imwrite(str(folder / "painted.png"), 255 - moving_frames(count=1)[0])
+    made = reanimate("stylize", folder / "clip.mp4", "--key", f"0={folder / 'painted.png'}", "--out",
+                     folder / "made.mp4", "--iterations", "1", "--save-model", folder / "model", *TINY)
+    assert made.returncode == 0, made.stderr
+    shutil.copy(PRESET_DIR / "fast.yaml", folder / "preset.yaml")
+    synth_dataset(folder / "faces", identities=2, frames=5, size=32, show_progress=False)
+    return folder
+
+
+COMMANDS = {  # what is damaged: the command that reads it ({f} = the folder of whole files, {out} = scratch)
+    "clip.mp4": ["render", "--model", "{f}/model", "{f}/clip.mp4", "--out", "{out}/x.mp4", "--device", "cpu"],
+    "model/config.json": ["render", "--model", "{f}/model", "{f}/clip.mp4", "--out", "{out}/x.mp4"],
+    "model/model.safetensors": ["render", "--model", "{f}/model", "{f}/clip.mp4", "--out", "{out}/x.mp4"],
+    "painted.png": ["stylize", "{f}/clip.mp4", "--key", "0={f}/painted.png", "--out", "{out}/x.mp4",
+                    "--iterations", "1", "--preset", "fast", "--patch-size", "16", "--batch-size", "4",
+                    "--perceptual", "none"],
+    "preset.yaml": ["stylize", "{f}/clip.mp4", "--key", "0={f}/painted.png", "--out", "{out}/x.mp4",
+                    "--iterations", "1", "--preset", "{f}/preset.yaml", "--perceptual", "none"],
+    "faces/dataset.json": ["talk", "meta-train", "{f}/faces", "--run", "{out}/run", "--preset", "tiny",
+                           "--steps", "1", "--device", "cpu", "--workers", "0"],
+    "faces/index.json": ["talk", "meta-train", "{f}/faces", "--run", "{out}/run", "--preset", "tiny",
+                         "--steps", "1", "--device", "cpu", "--workers", "0"],
+}
+
+
+@pytest.mark.parametrize("target", list(COMMANDS))
+def test_damaged_files_through_the_cli(target, cli_files, tmp_path, monkeypatch, capsys):
+    """Each case ends in success or one `error: ...` line naming the file, with a non-zero status."""
+    path = cli_files / target
+    data, rng = path.read_bytes(), np.random.default_rng(100 + list(COMMANDS).index(target))
+    outcomes = {0: 0, 1: 0, 2: 0}
+    try:
+        for case in range(CLI_CASES):
+            out = tmp_path / f"case-{case}"
+            path.write_bytes(damaged(data, rng))
+            args = [a.format(f=cli_files, out=out) for a in COMMANDS[target]] + ["-q"]
+            try:
+                status, err = run_cli(monkeypatch, capsys, args)
+            except Exception as exc:  # noqa: BLE001  (the point: nothing may escape the command)
+                pytest.fail(f"{target} case {case}: {type(exc).__name__}: {str(exc)[:300]}")
+            lines = [line for line in err.strip().splitlines() if line.strip()]
+            outcomes[status] = outcomes.get(status, 0) + 1
+            if status == 0:
+                continue
+            assert status in (1, 2) and len(lines) == 1 and lines[0].startswith("error: "), f"{target} {case}: {err}"
+            assert len(lines[0]) < MAX_MESSAGE and (path.name in lines[0] or path.parent.name in lines[0]), lines[0]
+    finally:
+        path.write_bytes(data)
+    print(f"{target}: {CLI_CASES} cases, exit status: count {outcomes}")
