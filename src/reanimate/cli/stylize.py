@@ -1,8 +1,8 @@
-"""`reanimate stylize | render | tune | metrics | demo`: keyframe video stylization (Texler et al. 2020)."""
+"""`reanimate stylize | render | tune | keyframes | metrics | demo`: keyframe video stylization (Texler et al. 2020)."""
 
 import click
 
-from reanimate.cli.options import DEVICE, QUIET, frame_selection, index_pairs, rendering_options
+from reanimate.cli.options import DEVICE, JSON, QUIET, frame_selection, index_pairs, rendering_options
 from reanimate.core.errors import UserError
 
 
@@ -116,6 +116,46 @@ def tune(video, keys, holdout, masks, out, grid, seconds_per_setting, preset, gu
                f"resblocks={best['resblocks']}  held-out L1 {best['l1']:.4f}, PSNR {best['psnr']:.2f} dB "
                f"({best['steps']} steps)")
     click.echo(f"table {result['csv']}, chart {result['plot']}, preset {result['preset']}")
+
+
+@click.command()
+@click.argument("video")
+@click.option("--count", type=click.IntRange(1, 32), default=None,
+              help="How many keys (default: as many as pay, each adding at least 5%% of the video).")
+@click.option("--max-count", type=click.IntRange(1, 32), default=8, show_default=True,
+              help="Keys on the coverage curve, and the most suggested.")
+@click.option("--tolerance", type=click.FloatRange(1, 255), default=24.0, show_default=True,
+              help="Mean colour difference (0-255) under which a traced place still looks like the key.")
+@click.option("--sheet", default="keyframes.png", show_default=True,
+              help="PNG: the suggested frames, each frame's coverage, the coverage curve.")
+@click.option("--work", "work_dir", default=None, help="Optical flow cache (default: SHEET-run beside the sheet).")
+@JSON
+@QUIET
+def keyframes(video, count, max_count, tolerance, sheet, work_dir, as_json, quiet):
+    """Which frames of VIDEO to paint: those that together cover most of it.
+
+    A frame covers a place of another when the optical flow traces it there, unoccluded and still
+    looking alike; the keys are picked one by one, each adding the most.
+
+    \b
+    Example:
+      reanimate keyframes clip.mp4 --count 3
+      reanimate stylize clip.mp4 --key 18=p18.png --key 123=p123.png --key 168=p168.png --out styled.mp4
+    """
+    import json
+
+    from reanimate import api
+
+    result = api.suggest_keyframes(video, count=count, max_count=max_count, tolerance=tolerance, sheet=sheet,
+                                   work_dir=work_dir, show_progress=not quiet)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    n = result["count"]
+    click.echo(f"paint frames {', '.join(map(str, result['keys']))}: together they cover "
+               f"{result['coverage'][n - 1]:.0%} of the video's {result['frames']} frames")
+    click.echo("coverage with 1, 2, ... keys: " + " ".join(f"{c:.0%}" for c in result["coverage"]))
+    click.echo(f"least covered frames: {', '.join(map(str, result['least_covered']))}; sheet: {result['sheet']}")
 
 
 @click.command()

@@ -16,11 +16,15 @@ import numpy as np
 from reanimate.core.device import resolve_device
 from reanimate.core.files import check_writable, work_dir_for
 from reanimate.core.progress import say
+from reanimate.core.errors import UserError
+from reanimate.io.flow import compute_flow
+from reanimate.io.image import write_png
 from reanimate.io.video import Video, check_output_free, open_video
 from reanimate.stylize.config import StylizeConfig, load_config
 from reanimate.stylize.data import load_keyframes
 from reanimate.stylize.inputs import training_inputs
 from reanimate.stylize.pipeline import Stylizer
+from reanimate.stylize.suggest import suggest_keyframes, suggestion_sheet
 from reanimate.stylize.train import Trainer
 from reanimate.stylize.tune import DEFAULT_GRID, parse_grid, tune
 
@@ -112,3 +116,23 @@ def tune_video(video: Video | PathLike, keys: dict[int, Any], holdout: dict[int,
     inputs, seeds = training_inputs(video, keyframes, config, out, seed, show_progress)
     return tune(config, keyframes, {k.index: k.style for k in truth}, Path(out), parse_grid(grid or DEFAULT_GRID),
                 seconds, inputs, device, seed, seeds, show_progress)
+
+
+def suggest_video_keyframes(video: Video | PathLike, *, count: int | None = None, max_count: int = 8,
+                            tolerance: float = 24.0, sheet: PathLike | None = None, work_dir: PathLike | None = None,
+                            show_progress: bool = True) -> dict[str, Any]:
+    """Which frames to paint; see `reanimate.api.suggest_keyframes`."""
+    video = as_video(video)
+    if video.num_frames < 2:
+        raise UserError(f"{video.path} has {video.num_frames} frame: there is nothing to choose from")
+    if sheet is not None:
+        check_writable(sheet)
+    work = Path(work_dir) if work_dir is not None else work_dir_for(sheet or f"{Path(video.path).stem}-keyframes")
+    flow = compute_flow(video, work / "flow", show_progress=show_progress)
+    suggestion = suggest_keyframes(video, flow, count, max_count, tolerance, show_progress)
+    result = {"keys": suggestion.chosen, "order": suggestion.keys, "coverage": [round(c, 4) for c in suggestion.coverage],
+              "count": suggestion.count, "least_covered": suggestion.farthest(), "frames": video.num_frames}
+    if sheet is not None:
+        write_png(sheet, suggestion_sheet(video, suggestion))
+        result["sheet"] = str(sheet)
+    return result
