@@ -166,3 +166,21 @@ def test_a_model_folder_that_disagrees_with_its_config_gets_one_short_line(tmp_p
         result = reanimate("render", "--model", model, clip_mp4, "--out", tmp_path / "x.mp4")
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert len(result.stderr) < 500 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_flicker_ratio_is_one_for_the_footage_and_high_for_a_flickering_copy(tmp_path, clip_mp4, frames):
+    import json
+
+    from reanimate.io.video import FrameWriter
+
+    steady = reanimate("metrics", clip_mp4, "--video", clip_mp4, "--work", tmp_path / "w", "--json", "-q")
+    assert steady.returncode == 0, steady.stderr
+    assert json.loads(steady.stdout)["flicker_ratio"] == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    with FrameWriter(tmp_path / "flicker.mp4", fps=25) as writer:
+        for frame in frames:  # the same frames, each one brighter or darker at random
+            writer.write(np.clip(frame.astype(int) + rng.integers(-40, 40), 0, 255).astype(np.uint8))
+    flickering = reanimate("metrics", tmp_path / "flicker.mp4", "--video", clip_mp4, "--work", tmp_path / "w", "-q")
+    assert flickering.returncode == 0, flickering.stderr
+    ratio = float(flickering.stdout.split("flicker ratio")[1].split()[0])
+    assert ratio > 3

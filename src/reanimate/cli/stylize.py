@@ -183,6 +183,8 @@ def metrics(output, video, truth, work_dir, as_json, quiet):
     click.echo(f"frames          {result['frames']}")
     click.echo(f"temporal error  {result['temporal_error']:.6f}  (mean over {len(result['temporal_errors'])} "
                "consecutive pairs; lower = less flicker)")
+    click.echo(f"flicker ratio   {result['flicker_ratio']:.3f}  (over the input video's own "
+               f"{result['input_temporal_error']:.6f}; 1.0 = as steady as the footage)")
     if "psnr" in result:
         for row in result["per_frame"]:
             click.echo(f"  frame {row['frame']:5d}  PSNR {row['psnr']:6.2f} dB  SSIM {row['ssim']:.4f}")

@@ -18,7 +18,12 @@ from reanimate.metrics.temporal import warping_errors
 def score_video(output: Video | str | os.PathLike, video: Video | str | os.PathLike,
                 truth: Video | str | os.PathLike | None = None, work_dir: str | os.PathLike | None = None,
                 show_progress: bool = True) -> dict[str, Any]:
-    """{"frames", "temporal_error", "temporal_errors"} and, with `truth`, "psnr", "ssim", "per_frame".
+    """{"frames", "temporal_error", "temporal_errors", "input_temporal_error", "flicker_ratio"} and,
+    with `truth`, "psnr", "ssim", "per_frame".
+
+    The flicker ratio is the output's temporal error over the input video's own (same flow, same
+    occlusion mask): 1.0 = as steady as the footage; noise and lighting changes of the footage count
+    in both, so the ratio compares clips of any kind.
 
     The optical flow of `video` is cached in `work_dir`/flow (default: `OUTPUT-stem-run`, where
     `reanimate stylize` keeps it).
@@ -30,8 +35,11 @@ def score_video(output: Video | str | os.PathLike, video: Video | str | os.PathL
         raise UserError(f"the output is {output.width}x{output.height} but the video is {video.width}x{video.height}")
     flow = compute_flow(video, flow_dir, show_progress=show_progress)
     errors = [e for _, e in warping_errors(output, flow)]
-    result: dict[str, Any] = {"frames": len(output), "temporal_error": float(np.mean(errors)) if errors else 0.0,
-                              "temporal_errors": errors}
+    footage = [e for t, e in warping_errors(video, flow) if t < len(errors)]
+    mean, footage_mean = (float(np.mean(e)) if e else 0.0 for e in (errors, footage))
+    result: dict[str, Any] = {"frames": len(output), "temporal_error": mean, "temporal_errors": errors,
+                              "input_temporal_error": footage_mean,
+                              "flicker_ratio": mean / footage_mean if footage_mean > 0 else float("nan")}
     if truth is not None:
         if (len(truth), truth.size) != (len(output), output.size):
             raise UserError(f"the truth has {len(truth)} frames of {truth.width}x{truth.height}; the output has "
