@@ -80,6 +80,14 @@ def test_video_to_stylized_export_and_live_camera(studio_url, browser, painted_k
     with av.open(str(download.value.path())) as container:
         assert sum(1 for _ in container.decode(video=0)) == 120
     page.screenshot(path=artifacts / "4-export.png", full_page=True)
+    # Which frames to paint: the suggestions, their sheet, and the slider moved to the first one.
+    _tab(page, "1 · Video")
+    page.locator("#suggest").click()
+    page.get_by_text("together they cover").wait_for()
+    page.locator("#suggest-sheet img").wait_for()
+    first = int(page.locator("#suggest-info").inner_text().split("Paint frames ")[1].split(",")[0].split(":")[0])
+    assert page.locator("#scrub input[type=number]").input_value() == str(first)
+    page.screenshot(path=artifacts / "4b-suggested-keyframes.png", full_page=True)
     # 5. The live camera (Chromium's fake camera plays the carphone clip) comes back stylized.
     _tab(page, "5 · Live camera")
     page.get_by_text("Click to Access Webcam").click()

@@ -26,7 +26,7 @@ from reanimate.core.progress import progress
 from reanimate.io.video import VIDEO_EXTENSIONS, Video, VideoTooLong, open_video
 from reanimate.stylize.config import StylizeConfig, load_config
 from reanimate.stylize.data import Keyframe
-from reanimate.stylize.job import preview_indices
+from reanimate.stylize.job import preview_indices, suggest_video_keyframes
 
 SESSION_ENDED = "this page's session has ended (it was closed or idle too long): reload the page"
 MAX_FRAMES = 1500  # a minute at 25 fps: longer clips would make every render wait minutes on a CPU
@@ -185,6 +185,12 @@ class Studio:
         return self.video
 
     # -- keyframes -------------------------------------------------------------------------------
+
+    def suggest_keyframes(self, count: int | None = None) -> dict:
+        """Which frames to paint (`reanimate keyframes`): keys, coverage curve and a sheet in this session's folder."""
+        video = self.need_video()
+        return suggest_video_keyframes(video, count=count, sheet=self.folder / "keyframes.png",
+                                       work_dir=self.folder / "suggest", show_progress=False)
 
     def set_keyframe(self, index: int, painted: np.ndarray, mask: np.ndarray | None = None) -> None:
         """Add or repaint keyframe `index`; a running training picks it up at its next step.

@@ -208,6 +208,10 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             info = gr.Markdown(elem_id="video-info")
             scrub = gr.Slider(0, 1, value=0, step=1, label="Frame", elem_id="scrub")
             frame_view = gr.Image(label="Frame", interactive=False, elem_id="frame-view")
+            suggest = gr.Button("Which frames should I paint?", elem_id="suggest")
+            suggest_info = gr.Markdown(elem_id="suggest-info")
+            suggest_sheet = gr.Image(label="Suggested keyframes", show_label=False, interactive=False, visible=False,
+                                     elem_id="suggest-sheet")
 
         with gr.Tab("2 · Keyframes", id="keys"):
             gr.Markdown("Pick a frame with the slider on tab 1, press **Paint this frame**, paint over it "
@@ -330,6 +334,18 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             return sessions.get(request).frame(int(index))
 
         @_friendly
+        def on_suggest(request: gr.Request):
+            studio = sessions.get(request)
+            found = studio.suggest_keyframes()
+            keys, n = found["keys"], found["count"]
+            text = (f"**Paint frames {', '.join(map(str, keys))}**: together they cover {found['coverage'][n - 1]:.0%} "
+                    f"of the video (one key: {found['coverage'][0]:.0%}). The slider is on frame {keys[0]}: press "
+                    "**Paint this frame** on tab 2. Least covered: frames "
+                    f"{', '.join(map(str, found['least_covered']))}, good preview frames.")
+            return (text, gr.update(value=found["sheet"], visible=True), gr.update(value=keys[0]),
+                    studio.frame(keys[0]))
+
+        @_friendly
         def on_paint_this(index, request: gr.Request):
             frame = sessions.get(request).frame(int(index))
             return _editor_value(frame), _editor_value(frame), int(index), f"Editing frame {int(index)}"
@@ -423,6 +439,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
         load_path.click(on_path, [path, max_side], loaded_outputs)
         scrub.release(on_scrub, [scrub], [frame_view])
         scrub.input(on_scrub, [scrub], [frame_view], trigger_mode="always_last")
+        suggest.click(on_suggest, None, [suggest_info, suggest_sheet, scrub, frame_view], concurrency_limit=2)
         paint_this.click(on_paint_this, [scrub], [editor, mask_editor, editor_frame, editor_label])
         painted_upload.upload(on_painted_upload, [painted_upload], [editor])
         add_key.click(on_add_key, [editor_frame, editor, mask_editor], [key_gallery, status])
