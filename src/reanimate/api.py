@@ -152,7 +152,7 @@ def suggest_keyframes(video: PathLike | Video, *, count: int | None = None, max_
 
     Example:
         >>> suggest_keyframes("clip.mp4", count=3, sheet="keys.png")["keys"]
-        [18, 123, 168]
+        [123, 168, 221]
     """
     return job.suggest_video_keyframes(video, count=count, max_count=max_count, tolerance=tolerance, sheet=sheet,
                                        work_dir=work_dir, show_progress=show_progress)

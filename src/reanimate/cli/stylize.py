@@ -140,7 +140,7 @@ def keyframes(video, count, max_count, tolerance, sheet, work_dir, as_json, quie
     \b
     Example:
       reanimate keyframes clip.mp4 --count 3
-      reanimate stylize clip.mp4 --key 18=p18.png --key 123=p123.png --key 168=p168.png --out styled.mp4
+      reanimate stylize clip.mp4 --key 123=p123.png --key 168=p168.png --key 221=p221.png --out styled.mp4
     """
     import json
 

@@ -79,8 +79,10 @@ def identity_of(relative: Path, mode: str, nested: bool) -> str:
 _detector = None
 
 
-def _start_worker() -> None:
+def _start_worker(parent: int) -> None:
     import signal
+    import threading
+    import time
 
     import cv2
 
@@ -92,6 +94,15 @@ def _start_worker() -> None:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # killed while this worker started, before the line above: nothing will tell us
+        os._exit(1)
+    if not sys.platform.startswith("linux"):  # elsewhere, look: an orphan is adopted by another process
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+        threading.Thread(target=watch, daemon=True).start()
 
 
 def _worker_detector():
@@ -226,7 +237,8 @@ def prepare_dataset(src: str | os.PathLike, out: str | os.PathLike, settings: Pr
 
 def _run_pool(jobs: list[tuple], workers: int, finish) -> None:
     # spawn, not fork: a forked copy of a process holding torch's thread pool can hang.
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker)
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                               initargs=(os.getpid(),))
     futures = [pool.submit(prepare_video, *job) for job in jobs]
     try:
         for future in as_completed(futures):
