@@ -38,9 +38,19 @@ def as_video(video: Video | PathLike) -> Video:
 
 
 def preview_indices(num_frames: int, keys=(), count: int = 3) -> list[int]:
-    """A few frames spread over the video, away from its ends and from the keyframes: what training shows."""
-    candidates = np.linspace(0, num_frames - 1, count + 2).round().astype(int)[1:-1]
-    return sorted({int(i) for i in candidates if int(i) not in keys})
+    """What training shows: the frames farthest in time from every keyframe (and from each other),
+    where the painted colours have the least to go on. Without keys, frames spread over the video."""
+    frames = np.arange(num_frames)
+    chosen = [int(k) for k in keys if 0 <= int(k) < num_frames]
+    if not chosen:
+        return sorted({int(i) for i in np.linspace(0, num_frames - 1, count + 2).round().astype(int)[1:-1]})
+    previews = []
+    for _ in range(min(count, num_frames - len(set(chosen)))):
+        distance = np.min(np.abs(frames[:, None] - np.array(chosen)[None, :]), axis=1)
+        farthest = int(np.argmax(distance))
+        chosen.append(farthest)
+        previews.append(farthest)
+    return sorted(previews)
 
 
 def train_keyframes(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] | None = None, *,
