@@ -77,7 +77,7 @@ def main() -> None:
         port = _free_port()
         log = open(scratch / "server.log", "w")
         server = subprocess.Popen([sys.executable, "-m", "reanimate", "app", "--port", str(port), "--workdir",
-                                   str(scratch / "files"), "--idle-timeout", "10"], stdout=log,
+                                   str(scratch / "files"), "--idle-timeout", "60"], stdout=log,
                                   stderr=subprocess.STDOUT, env=os.environ | {"GRADIO_ANALYTICS_ENABLED": "False"})
         url = f"http://127.0.0.1:{port}"
         sessions = scratch / "files" / f"studio-{port}" / "sessions"
@@ -105,13 +105,21 @@ def main() -> None:
                     page.locator("#paint-this").click()
                     page.locator("#painted-upload input[type=file]").set_input_files(str(scratch / f"painted-{k}.png"))
                     page.locator("#painted-upload img").wait_for()
-                    answers["add a keyframe"].append(timed(lambda page=page: page.locator("#add-key").click(),
-                                                           lambda page=page: page.locator("#keyframes img").first
-                                                           .wait_for()))
+                    time.sleep(2)  # the upload's own event (painting into the editor) is not the action timed
+                    try:
+                        answers["add a keyframe"].append(timed(lambda page=page: page.locator("#add-key").click(),
+                                                               lambda page=page: page.locator("#keyframes img").first
+                                                               .wait_for(timeout=60_000)))
+                    except Exception:
+                        page.screenshot(path=f"/tmp/crowd-page-{k}.png", full_page=True)
+                        print(f"page {k}: no keyframe; status: {page.locator('#status').inner_text()}; "
+                              f"screenshot /tmp/crowd-page-{k}.png", flush=True)
+                        raise
                     page.get_by_role("tab", name="3 · Train").click()
-                    answers["start"].append(timed(lambda page=page: page.locator("#start").click(),
-                                                  lambda page=page: page.get_by_text("steps/s on cpu").first
-                                                  .wait_for()))
+                    answers["start"].append(timed(
+                        lambda page=page: page.locator("#start").click(),
+                        lambda page=page: page.wait_for_function(
+                            "() => /starting|training/.test(document.querySelector('#status').innerText)")))
                     rss, peak = memory(server.pid)
                     print(f"{k + 1} page(s) training: server {rss:.0f} MiB (peak so far {peak:.0f} MiB)", flush=True)
                 time.sleep(args.train_seconds)
@@ -159,7 +167,7 @@ def main() -> None:
                     page.context.close()
                 browser.close()
             closed = time.perf_counter()
-            while any(sessions.iterdir()) and time.perf_counter() - closed < 120:
+            while any(sessions.iterdir()) and time.perf_counter() - closed < 180:
                 time.sleep(1)
             left = len(list(sessions.iterdir()))
             rss_after = memory(server.pid)[0]

@@ -181,8 +181,8 @@ def run_cli(monkeypatch, capsys, args: list) -> tuple[int, str]:
 def cli_files(tmp_path_factory, clip):
     """A clip, a painted keyframe, a model folder, a preset and a face dataset, all whole."""
     import cv2
-
     from conftest import moving_frames
+
     from reanimate.faces.synth import synth_dataset
     from reanimate.stylize.config import PRESET_DIR
     from tests.cli.test_stylize import TINY, reanimate

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import moving_frames
+
 from reanimate.io.flow import compute_flow
 from reanimate.io.video import FrameWriter, open_video
 from reanimate.stylize.suggest import suggest_keyframes

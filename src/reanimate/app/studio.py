@@ -6,14 +6,19 @@ background thread that the page steers (start, pause, resume, stop, swap keyfram
 (losses, preview frames); it stops by itself when the page stops calling `heartbeat`.
 """
 
+import collections
+import contextlib
 import dataclasses
+import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -33,6 +38,74 @@ MAX_FRAMES = 1500  # a minute at 25 fps: longer clips would make every render wa
 PREVIEW_EVERY = 3.0  # seconds of wall time between preview refreshes while training
 CHECKPOINT_EVERY = 60.0  # seconds between training states on disk
 HISTORY_EVERY = 5  # steps between loss records in the plot
+TURN_SECONDS = 0.5  # a training steps this long, then lets the next waiting page's training have the cores
+
+
+class TrainingTurns:
+    """The pages' trainings take turns on the cores: at most `slots` train at once, first come first
+    served, each for TURN_SECONDS at a time.
+
+    Eight trainings stepping at once on two cores would each run slower than an eighth (their
+    threads fight over cores and caches) and leave no time for the server: pages would wait
+    seconds for an answer. Taking turns keeps the total speed and the server's share.
+    """
+
+    def __init__(self, slots: int):
+        self.slots = slots
+        self._changed = threading.Condition()
+        self._waiting: collections.deque = collections.deque()
+        self._busy = 0
+
+    @contextlib.contextmanager
+    def turn(self, give_up) -> Iterator[bool]:
+        """Wait for a turn; yields False (without one) as soon as `give_up()` is true (stop, pause)."""
+        ticket = object()
+        with self._changed:
+            self._waiting.append(ticket)
+            while self._busy >= self.slots or self._waiting[0] is not ticket:
+                if give_up():
+                    self._waiting.remove(ticket)
+                    self._changed.notify_all()
+                    yield False
+                    return
+                self._changed.wait(timeout=0.2)
+            self._waiting.popleft()
+            self._busy += 1
+            self._changed.notify_all()
+        try:
+            yield True
+        finally:
+            with self._changed:
+                self._busy -= 1
+                self._changed.notify_all()
+
+
+TURNS = TrainingTurns(max(1, (os.cpu_count() or 2) // 2))
+
+
+def give_back_memory() -> None:
+    """Return freed memory to the system: glibc keeps what each training thread's malloc arena
+    freed, so a closed page's hundreds of MB would stay with the server. Linux (glibc) only."""
+    import gc
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # another C library
+            pass
+
+
+def lower_thread_priority() -> None:
+    """Make the calling thread (and the compute threads it starts) yield the cores to the server's
+    request handlers: training runs at full speed when nothing else wants them. Linux only."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except OSError:
+            pass
 
 
 def working_size(width: int, height: int, max_side: int) -> tuple[int, int]:
@@ -329,6 +402,7 @@ class Studio:
     def _train(self, config: StylizeConfig, seed: int) -> None:
         """The training thread: it alone changes the training's state until it ends."""
         trainer, state, message = None, "stopped", ""
+        lower_thread_priority()
         try:
             trainer = self._prepare_trainer(config, seed)
             with self._lock:
@@ -379,11 +453,18 @@ class Studio:
                     self._keys_changed = False
                 trainer.set_keyframes(keys)
                 last_preview = 0.0  # show the effect of the new keyframe soon
-            with self._step_lock:
-                started = time.perf_counter()
-                losses = trainer.train_step()
-                trainer.elapsed += time.perf_counter() - started
-            self._record(trainer, losses)
+            with TURNS.turn(give_up=lambda: self._stop.is_set() or not self._running.is_set()) as granted:
+                turn_ends = time.monotonic() + TURN_SECONDS
+                while granted and time.monotonic() < turn_ends and self._running.is_set() and not self._stop.is_set():
+                    with self._step_lock:
+                        started = time.perf_counter()
+                        losses = trainer.train_step()
+                        trainer.elapsed += time.perf_counter() - started
+                    self._record(trainer, losses)
+                    if self._keys_changed:
+                        break
+            if not granted:
+                continue
             now = time.monotonic()
             if now - last_preview >= PREVIEW_EVERY:
                 self._refresh_previews(trainer)
@@ -479,3 +560,7 @@ class Studio:
             self._closed = True
             self.stop_training("the page was closed")
             shutil.rmtree(self.folder, ignore_errors=True)
+            with self._lock:  # the networks and frames go now, even while the page object lingers
+                self._trainer = self._stylizer = self.video = None
+                self.previews, self.keyframes, self.history = {}, {}, []
+        give_back_memory()

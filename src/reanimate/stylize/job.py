@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from reanimate.core.device import resolve_device
+from reanimate.core.errors import UserError
 from reanimate.core.files import check_writable, work_dir_for
 from reanimate.core.progress import say
-from reanimate.core.errors import UserError
 from reanimate.io.flow import compute_flow
 from reanimate.io.image import write_png
 from reanimate.io.video import Video, check_output_free, open_video
