@@ -98,15 +98,6 @@ def give_back_memory() -> None:
             pass
 
 
-def lower_thread_priority() -> None:
-    """Make the calling thread (and the compute threads it starts) yield the cores to the server's
-    request handlers: training runs at full speed when nothing else wants them. Linux only."""
-    if sys.platform.startswith("linux"):
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        except OSError:
-            pass
-
 
 def working_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     """The frame size the studio works at: the video's, shrunk so its longer side is at most max_side."""
@@ -261,9 +252,12 @@ class Studio:
 
     def suggest_keyframes(self, count: int | None = None) -> dict:
         """Which frames to paint (`reanimate keyframes`): keys, coverage curve and a sheet in this session's folder."""
-        video = self.need_video()
-        return suggest_video_keyframes(video, count=count, sheet=self.folder / "keyframes.png",
-                                       work_dir=self.folder / "suggest", show_progress=False)
+        with self._steering:  # one at a time: two would share the flow cache; and not after close
+            if self._closed:
+                raise UserError(SESSION_ENDED)
+            video = self.need_video()
+            return suggest_video_keyframes(video, count=count, sheet=self.folder / "keyframes.png",
+                                           work_dir=self.folder / "suggest", show_progress=False)
 
     def set_keyframe(self, index: int, painted: np.ndarray, mask: np.ndarray | None = None) -> None:
         """Add or repaint keyframe `index`; a running training picks it up at its next step.
@@ -402,7 +396,6 @@ class Studio:
     def _train(self, config: StylizeConfig, seed: int) -> None:
         """The training thread: it alone changes the training's state until it ends."""
         trainer, state, message = None, "stopped", ""
-        lower_thread_priority()
         try:
             trainer = self._prepare_trainer(config, seed)
             with self._lock:

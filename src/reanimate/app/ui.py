@@ -15,7 +15,7 @@ import gradio as gr
 import numpy as np
 
 from reanimate.app.studio import Studio
-from reanimate.core.errors import UserError, brief
+from reanimate.core.errors import UserError
 from reanimate.core.files import disk_trouble
 from reanimate.faces.motion import MOTION_MODES
 from reanimate.io.image import IMAGE_EXTENSIONS
@@ -481,12 +481,13 @@ def _check_port_free(host: str, port: int) -> None:
     import socket
 
     try:
-        with socket.create_server((host, port)):
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]  # IPv6 hosts too
+        with socket.create_server((host, port), family=family):
             pass
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UserError(f"port {port} is in use (a studio already running there?): choose another --port") from exc
-        raise UserError(f"cannot listen on {host}:{port}: {brief(exc)}") from exc
+        # Anything else (an unknown host name, ...) is for the server itself to report.
 
 
 def server_folder(workdir: str | Path, port: int) -> Path:

@@ -63,6 +63,8 @@ def remove_stale_temps(path: Path) -> None:
             match = pattern.match(entry.name)
             if not match or _writer_alive(int(match.group(1))):
                 continue
+            if match.group(2) and stem != path.name:  # a folder moved aside by a writer of another target
+                continue
             if match.group(2) and (entry / path.name).exists() and not path.exists():
                 os.replace(entry / path.name, path)
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
@@ -88,7 +90,7 @@ _TEMP_NAME = re.compile(r"^\.(.+)\.tmp-\d+-(?:old-)?[A-Za-z0-9_]+(\.[^.]*)?$")
 
 def shown_path(path: str | os.PathLike) -> str:
     """A path as the user knows it: temporary names (`.out.tmp-PID-x.mp4`) turned back into theirs (`out.mp4`)."""
-    parts = Path(path).parts
+    parts = Path(os.fsdecode(path)).parts
     return str(Path(*[(m.group(1) + (m.group(2) or "")) if (m := _TEMP_NAME.match(part)) else part
                       for part in parts])) if parts else str(path)
 

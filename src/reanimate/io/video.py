@@ -16,7 +16,7 @@ import av
 import numpy as np
 
 from reanimate.core.errors import UserError, brief
-from reanimate.core.files import check_writable, publish_dir, publish_mode, temp_beside
+from reanimate.core.files import check_writable, publish_dir, publish_mode, remove_stale_temps, temp_beside
 from reanimate.io.image import IMAGE_EXTENSIONS, encode_png, read_image
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".gif", ".m4v")
@@ -199,6 +199,8 @@ def is_video_path(path: str | os.PathLike) -> bool:
 
 def check_output_free(path: str | os.PathLike, overwrite: bool) -> None:
     """Refuse early, before any work, to replace an existing output or to write where we cannot."""
+    if Path(path).parent.is_dir():
+        remove_stale_temps(Path(path))  # first: a folder a killed swap moved aside counts as existing
     if Path(path).exists() and not overwrite:
         raise UserError(f"{path} already exists: choose another --out or pass --overwrite")
     check_writable(path)

@@ -89,15 +89,11 @@ def run_demo(out: str | Path = "demo-out", clip: str = "bikes", style: str = "wa
 
 def sheet_frames(count: int, keys: set[int]) -> list[int]:
     """SHEET_FRAMES frames spread over the video, none of them a keyframe (moved to a neighbour)."""
-    chosen = []
+    chosen: list[int] = []
     for i in range(SHEET_FRAMES):
         index = round(i * (count - 1) / (SHEET_FRAMES - 1))
-        for step in range(count):
-            for candidate in (index + step, index - step):
-                if 0 <= candidate < count and candidate not in keys and candidate not in chosen:
-                    break
-            else:
-                continue
-            break
-        chosen.append(candidate)
+        free = [c for step in range(count) for c in (index + step, index - step)
+                if 0 <= c < count and c not in keys and c not in chosen]
+        if free:  # a clip with fewer free frames than the sheet shows fewer
+            chosen.append(free[0])
     return sorted(chosen)

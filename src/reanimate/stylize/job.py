@@ -132,6 +132,8 @@ def suggest_video_keyframes(video: Video | PathLike, *, count: int | None = None
                             tolerance: float = 24.0, sheet: PathLike | None = None, work_dir: PathLike | None = None,
                             show_progress: bool = True) -> dict[str, Any]:
     """Which frames to paint; see `reanimate.api.suggest_keyframes`."""
+    if (count is not None and count < 1) or max_count < 1:
+        raise UserError(f"ask for at least one keyframe (count {count}, max_count {max_count})")
     video = as_video(video)
     if video.num_frames < 2:
         raise UserError(f"{video.path} has {video.num_frames} frame: there is nothing to choose from")
