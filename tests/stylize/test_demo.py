@@ -18,7 +18,7 @@ def test_the_demo_paints_the_suggested_keys_and_learns(tmp_path):
     from tests.cli.test_stylize import reanimate
 
     out = tmp_path / "demo"
-    result = reanimate("demo", "--clip", "carphone_pristine", "--out", out, "--train-seconds", "30", "--device",
+    result = reanimate("demo", "--clip", "carphone_pristine", "--out", out, "--iterations", "150", "--device",
                        "cpu", "-q")
     assert result.returncode == 0, result.stderr
     scores = json.loads((out / "scores.json").read_text())

@@ -199,10 +199,12 @@ def metrics(output, video, truth, work_dir, as_json, quiet):
 @click.option("--style", type=click.Choice(["watercolor", "pencil"]), default="watercolor", show_default=True)
 @click.option("--train-seconds", type=click.FloatRange(0), default=None,
               help="Training budget (default: 150 s on CPU, 30 s on GPU).")
+@click.option("--iterations", type=click.IntRange(1), default=None,
+              help="Training budget in steps instead of seconds (the same result on a busy machine).")
 @click.option("--preset", default=None, help="Network preset (default: fast on CPU, paper on GPU).")
 @DEVICE
 @QUIET
-def demo(out, clip, style, train_seconds, preset, device, quiet):
+def demo(out, clip, style, train_seconds, iterations, preset, device, quiet):
     """Restyle a real sample clip from one keyframe painted by an OpenCV filter.
 
     Writes OUT/stylized.mp4, OUT/contact-sheet.png (input | filter | output at several frames)
@@ -210,5 +212,5 @@ def demo(out, clip, style, train_seconds, preset, device, quiet):
     """
     from reanimate import api
 
-    api.demo(out, clip=clip, style=style, device=device, seconds=train_seconds, preset=preset,
+    api.demo(out, clip=clip, style=style, device=device, seconds=train_seconds, iterations=iterations, preset=preset,
              show_progress=not quiet)

@@ -27,7 +27,7 @@ KEYS = (2, 3)  # the fewest and most keys the demo paints
 
 def run_demo(out: str | Path = "demo-out", clip: str = "bikes", style: str = "watercolor", device: str = "auto",
              seconds: float | None = None, preset: str | None = None, overwrite: bool = True,
-             show_progress: bool = True) -> dict[str, Path]:
+             show_progress: bool = True, iterations: int | None = None) -> dict[str, Path]:
     """Paint the suggested keyframes of a sample clip with an OpenCV filter, train, restyle every frame,
     and sum up.
 
@@ -39,6 +39,7 @@ def run_demo(out: str | Path = "demo-out", clip: str = "bikes", style: str = "wa
         device: "auto", "cpu", "cuda" or "mps".
         seconds: training budget (default: 150 s on CPU, 30 s on a GPU).
         preset: network preset (default: "fast" on CPU so the demo takes minutes, "paper" on a GPU).
+        iterations: a budget in steps instead of seconds (the same result on a busy machine).
 
     Returns:
         {"video": ..., "sheet": ..., "keyframe": ..., "scores": ..., "model": ...} paths.
@@ -56,11 +57,13 @@ def run_demo(out: str | Path = "demo-out", clip: str = "bikes", style: str = "wa
     painted = {index: painter(frame) for index, frame in video.frames(sorted(keys))}
     say(f"demo: {clip}.mp4 ({video.width}x{video.height}, {len(video)} frames); frames "
         f"{', '.join(map(str, painted))} (the suggested keys, {suggested['coverage'][len(keys) - 1]:.0%} coverage) "
-        f"painted by the '{style}' filter; preset {preset}, {seconds:.0f} s of training on {resolve_device(device)}",
+        f"painted by the '{style}' filter; preset {preset}, "
+        f"{f'{iterations} steps' if iterations else f'{seconds:.0f} s'} of training on {resolve_device(device)}",
         show_progress)
     for index, image in painted.items():
         write_png(out / f"keyframe-{index}.png", image)
-    stylized = stylize_video(video, painted, out / "stylized.mp4", preset=preset, seconds=seconds,
+    stylized = stylize_video(video, painted, out / "stylized.mp4", preset=preset,
+                             seconds=None if iterations else seconds, iterations=iterations,
                              device=device, run_dir=run, overwrite=overwrite, show_progress=show_progress)
     model = Stylizer.from_pretrained(run / "model", device)
     rows = [[fit_side(image, 360 * 3 // len(painted)) for image in painted.values()]]
