@@ -102,6 +102,19 @@ def test_training_runs_in_the_background_takes_new_keyframes_pauses_and_exports(
     assert studio.stylize_frame(np.zeros((240, 320, 3), np.uint8), 160).shape == (120, 160, 3)
 
 
+def test_export_works_before_the_first_preview(studio, tiny_config, monkeypatch):
+    monkeypatch.setattr("reanimate.app.studio.PREVIEW_EVERY", 1e9)  # no preview snapshot ever
+    with pytest.raises(UserError, match="no trained network yet"):
+        studio.export(show_progress=False)
+    studio.set_keyframe(0, _painted(studio.frame(0)))
+    studio.start_training(tiny_config)
+    _wait(lambda: studio.status.step > 2)
+    assert studio._stylizer is None
+    video, _ = studio.export(show_progress=False)
+    assert len(open_video(video)) == 6
+    studio.stop_training()
+
+
 def test_training_stops_when_the_page_is_gone(tmp_path, clip_mp4, tiny_config):
     studio = Studio(tmp_path / "session", device="cpu", idle_timeout=1.0)
     studio.load_video(clip_mp4)

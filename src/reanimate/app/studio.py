@@ -519,7 +519,9 @@ class Studio:
         """
         with self._steering:
             video = self.need_video()
-            self.stylizer()  # a clear error before anything is paused
+            trainer = self._trainer
+            if trainer is None or not trainer.step:
+                self.stylizer()  # a clear error before anything is paused (a first step may not have a preview yet)
             with self._lock:
                 was_running = self.status.state in ("starting", "training")
                 self._user_paused = False
