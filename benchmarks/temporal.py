@@ -1,11 +1,16 @@
-"""Flicker suppression figures: temporal error and held-out PSNR with and without each technique.
+"""Flicker figures: the flicker ratio and held-out PSNR of each way of steadying a restyled video.
 
-    .venv/bin/python benchmarks/temporal.py [--clips carphone_pristine bikes] [--iterations 400]
+    .venv/bin/python benchmarks/temporal.py [--clips carphone_pristine bikes bigbuckbunny]
+        [--styles watercolor pencil] [--iterations 300] [--frames 60] [--strengths 0.3 0.6]
 
-One keyframe (frame 0, the 'watercolor' filter), the same training steps for every variant; the
-output is rendered to PNG (no codec noise) and scored by `reanimate.api.metrics`: the flow-warped
-temporal error between consecutive output frames, and PSNR against the filter on every frame
-other than the keyframe. Also reports the optical-flow cost per frame.
+For each clip and style: keyframe 0 painted by the filter, the `fast` preset trained for the same
+number of steps with and without the temporally filtered input (Texler et al., Sec. 4.2), each
+rendered raw to PNG (no codec noise); then the temporal consistency pass (`stylize.consistency`)
+run on the raw frames at "auto" and at fixed strengths. Scored by `reanimate.api.metrics`: the
+flicker ratio (flow-warped temporal error of the output over that of the footage itself, 1.0 = as
+steady as the footage) and PSNR against the filter on every frame but the keyframe. Also the
+pass's own time per frame (flow excluded: it is cached) and the optical flow's.
+Clips are shrunk to a longer side of --max-side px (bigbuckbunny: 1280x720 -> 640x360).
 """
 
 import argparse
@@ -14,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -21,68 +27,100 @@ from reanimate import api
 from reanimate.io.flow import compute_flow
 from reanimate.io.samples import sample_clip
 from reanimate.io.video import FrameWriter, open_video
-from reanimate.stylize.filters import watercolor
+from reanimate.stylize.config import load_config
+from reanimate.stylize.consistency import TemporalPass
+from reanimate.stylize.data import load_keyframes
+from reanimate.stylize.filters import FILTERS
+from reanimate.stylize.inputs import training_inputs
+from reanimate.stylize.train import Trainer
 
-VARIANTS = {"plain": {}, "gauss guide": {"guide": "gauss"}, "filtered input": {"filter_input": True},
-            "guide + filter": {"guide": "gauss", "filter_input": True}}
 
-
-def run(clip: str, iterations: int, preset: str, frames: int | None, work: Path) -> None:
+def shrunk_copy(clip: str, frames: int | None, max_side: int, folder: Path):
+    """The first `frames` frames of a sample clip as PNGs, longer side at most `max_side`."""
     source = open_video(sample_clip(clip))
     count = min(len(source), frames or len(source))
-    folder = work / clip
-    with FrameWriter(folder / "frames", source.fps, overwrite=True) as writer:  # a shorter clip as PNGs
+    scale = min(1.0, max_side / max(source.width, source.height))
+    size = (round(source.width * scale) // 2 * 2, round(source.height * scale) // 2 * 2)
+    with FrameWriter(folder / "frames", source.fps, overwrite=True) as writer:
         for index, frame in source.frames(range(count)):
+            if scale < 1:
+                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
             writer.write(frame, f"{index:05d}.png")
-    video = open_video(folder / "frames")
-    truth = folder / "truth"
-    with FrameWriter(truth, video.fps, overwrite=True) as writer:
-        for index, frame in video.frames():
-            writer.write(watercolor(frame), f"{index:05d}.png")
-    start = time.perf_counter()
-    compute_flow(video, folder / "shared-flow" / "flow", show_progress=False)
-    flow_ms = 1000 * (time.perf_counter() - start) / (len(video) - 1)
-    print(f"\n{clip}: {len(video)} frames of {video.width}x{video.height}; DIS flow both ways "
-          f"{flow_ms:.1f} ms per frame pair; {preset} preset, {iterations} iterations")
-    key = watercolor(video.read(0))
-    for name, options in VARIANTS.items():
-        out = folder / name.replace(" ", "-").replace("+", "and")
-        run_dir = folder / "shared-flow"  # every variant reuses the one flow cache
-        start = time.perf_counter()
-        model = _train(video, key, preset, iterations, run_dir, options)
-        train_s = time.perf_counter() - start
-        model.render(video, out, overwrite=True, show_progress=False, work_dir=run_dir)
-        result = api.metrics(out, video, truth, work_dir=run_dir, show_progress=False)
-        held_out = np.mean([r["psnr"] for r in result["per_frame"] if r["frame"] != 0])
-        print(f"  {name:15s} temporal error {result['temporal_error']:.5f}   held-out PSNR {held_out:.2f} dB   "
-              f"(train {train_s:.0f} s)", flush=True)
+    return open_video(folder / "frames")
 
 
-def _train(video, key, preset, iterations, flow_dir, options):
-    """Train one variant; its guides and filtered input come from the shared flow cache."""
-    from reanimate.stylize.config import load_config
-    from reanimate.stylize.data import load_keyframes
-    from reanimate.stylize.train import Trainer
-
-    config = load_config(preset, **options)
+def train(video, key, iterations: int, work: Path, filter_input: bool):
+    config = load_config("fast", filter_input=filter_input)
     keyframes = load_keyframes(video, {0: key})
-    inputs, seeds = api._inputs(video, keyframes, config, flow_dir, 0, False)
+    inputs, seeds = training_inputs(video, keyframes, config, work, 0, False)
     trainer = Trainer(config, keyframes, None, "cpu", 0, None, inputs, seeds)
     trainer.train(iterations=iterations, show_progress=False)
     return trainer.stylizer()
 
 
+def steadied(video, raw: Path, flow, strength, out: Path) -> tuple[Path, float, str]:
+    """The pass over already rendered frames; returns (folder, ms per frame, the pass's summary)."""
+    steady, spent = TemporalPass(flow, strength), 0.0
+    styled = open_video(raw)
+    with FrameWriter(out, video.fps, overwrite=True) as writer:
+        for (index, frame), (_, rendered) in zip(video.frames(), styled.frames()):
+            start = time.perf_counter()
+            result = steady(index, frame, rendered)
+            spent += time.perf_counter() - start
+            writer.write(result, f"{index:05d}.png")
+    return out, 1000 * spent / len(video), steady.report.summary(strength)
+
+
+def score(out: Path, video, truth: Path, work: Path) -> tuple[float, float]:
+    result = api.metrics(out, video, truth, work_dir=work, show_progress=False)
+    held_out = float(np.mean([r["psnr"] for r in result["per_frame"] if r["frame"] != 0]))
+    return result["flicker_ratio"], held_out
+
+
+def run(clip: str, styles: list[str], iterations: int, frames: int | None, max_side: int, strengths: list[str],
+        work: Path) -> None:
+    folder = work / clip
+    video = shrunk_copy(clip, frames, max_side, folder)
+    start = time.perf_counter()
+    flow = compute_flow(video, folder / "flow", show_progress=False)
+    flow_ms = 1000 * (time.perf_counter() - start) / (len(video) - 1)
+    print(f"\n{clip}: {len(video)} frames of {video.width}x{video.height}; DIS flow both ways {flow_ms:.1f} ms "
+          f"per frame pair; fast preset, {iterations} iterations, keyframe 0", flush=True)
+    for style in styles:
+        paint = FILTERS[style]
+        truth = folder / f"truth-{style}"
+        with FrameWriter(truth, video.fps, overwrite=True) as writer:
+            for index, frame in video.frames():
+                writer.write(paint(frame), f"{index:05d}.png")
+        print(f"  {style}: the filter frame by frame flickers {score(truth, video, truth, folder)[0]:.2f}x the footage")
+        for filtered in (False, True):
+            model = train(video, paint(video.read(0)), iterations, folder, filtered)
+            raw = folder / f"{style}-{filtered}-raw"
+            model.render(video, raw, overwrite=True, show_progress=False, work_dir=folder, temporal="off")
+            base = "filtered input" if filtered else "plain"
+            ratio, psnr = score(raw, video, truth, folder)
+            print(f"    {base:15s} pass off    flicker {ratio:.2f}x   held-out {psnr:.2f} dB", flush=True)
+            for strength in strengths:
+                chosen = strength if strength == "auto" else float(strength)
+                out, ms, summary = steadied(video, raw, flow, chosen, folder / f"{style}-{filtered}-{strength}")
+                ratio, psnr = score(out, video, truth, folder)
+                print(f"    {base:15s} pass {strength:6s} flicker {ratio:.2f}x   held-out {psnr:.2f} dB   "
+                      f"pass {ms:.1f} ms/frame   ({summary})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clips", nargs="+", default=["carphone_pristine", "bikes"])
-    parser.add_argument("--iterations", type=int, default=400)
-    parser.add_argument("--preset", default="fast")
-    parser.add_argument("--frames", type=int, default=60, help="first N frames of each clip")
+    parser.add_argument("--clips", nargs="+", default=["carphone_pristine", "bikes", "bigbuckbunny"])
+    parser.add_argument("--styles", nargs="+", default=["watercolor", "pencil"], choices=sorted(FILTERS))
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--frames", type=int, default=60, help="first N frames of each clip (0: all)")
+    parser.add_argument("--max-side", type=int, default=640)
+    parser.add_argument("--strengths", nargs="+", default=["auto", "0.3", "0.6"])
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, CPU")
     with tempfile.TemporaryDirectory() as tmp:
         for clip in args.clips:
-            run(clip, args.iterations, args.preset, args.frames, Path(tmp))
+            run(clip, args.styles, args.iterations, args.frames or None, args.max_side, args.strengths, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -52,8 +52,8 @@ def train(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] |
 
 def stylize(video: PathLike | Video, keys: dict[int, Any], out: PathLike, masks: dict[int, Any] | None = None, *,
             frames: list[int] | None = None, save_model: PathLike | None = None, overwrite: bool = False,
-            run_dir: PathLike | None = None, render_batch: int | None = None, precision: str = "auto",
-            show_progress: bool = True, **train_options: Any) -> Path:
+            run_dir: PathLike | None = None, temporal: float | str = "auto", render_batch: int | None = None,
+            precision: str = "auto", show_progress: bool = True, **train_options: Any) -> Path:
     """Train on keyframes, then restyle the video into OUT (the whole job of `reanimate stylize`).
 
     Args:
@@ -63,11 +63,12 @@ def stylize(video: PathLike | Video, keys: dict[int, Any], out: PathLike, masks:
         save_model: also save the model folder (config.json + model.safetensors) here.
         overwrite: replace existing OUT / save_model.
         run_dir: states and previews (default: `OUT-stem-run` beside OUT); the same job run again resumes.
+        temporal: the temporal consistency pass after rendering: "auto", a strength (0-0.85) or "off".
         render_batch / precision: frames per forward pass; "auto" (fp16 on CUDA), "fp16" or "fp32".
         Returns the path of OUT.
     """
     return job.stylize_video(video, keys, out, masks, frames=frames, save_model=save_model, overwrite=overwrite,
-                             run_dir=run_dir, render_batch=render_batch, precision=precision,
+                             run_dir=run_dir, temporal=temporal, render_batch=render_batch, precision=precision,
                              show_progress=show_progress, **train_options)
 
 
@@ -77,15 +78,17 @@ def load_model(path: PathLike, device: str = "auto", precision: str = "auto", ti
 
 
 def render(model: PathLike | Stylizer, video: PathLike | Video, out: PathLike, *, frames: list[int] | None = None,
-           device: str = "auto", precision: str = "auto", batch_size: int | None = None, tile: int | None = None,
-           overwrite: bool = False, show_progress: bool = True) -> Path:
+           temporal: float | str = "auto", device: str = "auto", precision: str = "auto",
+           batch_size: int | None = None, tile: int | None = None, overwrite: bool = False,
+           show_progress: bool = True) -> Path:
     """Restyle a video with a saved model (or a `Stylizer`); no keyframes needed. `tile`: frames with a
-    longer side are rendered in tiles of this many pixels (bounded memory).
+    longer side are rendered in tiles of this many pixels (bounded memory). `temporal`: the temporal
+    consistency pass ("auto", a strength 0-0.85, or "off"; see `stylize.consistency`).
 
     Example:
         >>> render("my-style", "clip.mp4", "styled.mp4", frames=range(0, 50))
     """
-    return job.render_video(model, video, out, frames=frames, device=device, precision=precision,
+    return job.render_video(model, video, out, frames=frames, temporal=temporal, device=device, precision=precision,
                             batch_size=batch_size, tile=tile, overwrite=overwrite, show_progress=show_progress)
 
 

@@ -75,6 +75,7 @@ def test_video_to_stylized_export_and_live_camera(studio_url, browser, painted_k
     link = page.locator("#downloads a[download$='.mp4']")
     link.wait_for()
     page.locator("#downloads a[download$='-model.zip']").wait_for()
+    page.locator("#export-info").get_by_text("temporal pass (auto)").wait_for()
     with page.expect_download() as download:
         link.click()
     with av.open(str(download.value.path())) as container:

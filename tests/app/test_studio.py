@@ -89,6 +89,7 @@ def test_training_runs_in_the_background_takes_new_keyframes_pauses_and_exports(
     # Export pauses nothing that was paused, and writes every frame plus a loadable model.
     video, model_zip = studio.export(show_progress=False)
     assert len(open_video(video)) == 6 and studio.status.state == "paused"
+    assert studio.export_summary.startswith("temporal pass (auto)") and (studio.folder / "run" / "flow").is_dir()
     with zipfile.ZipFile(model_zip) as archive:
         archive.extractall(tmp_path / "unzipped")
     model = Stylizer.from_pretrained(next((tmp_path / "unzipped").iterdir()), device="cpu")

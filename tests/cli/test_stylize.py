@@ -36,6 +36,12 @@ def test_stylize_then_render_with_the_saved_model(tmp_path, clip_mp4, painted):
                       "--device", "cpu", "-q")
     assert again.returncode == 0, again.stderr
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == ["00001.png", "00002.png"]
+    # The temporal pass: on by default (it says what it did), off on request (the network's frames as they are).
+    steady = reanimate("render", "--model", model, clip_mp4, "--out", tmp_path / "steady", "--device", "cpu")
+    assert steady.returncode == 0 and "temporal pass (auto): strength" in steady.stderr, steady.stderr
+    raw = reanimate("render", "--model", model, clip_mp4, "--out", tmp_path / "raw", "--device", "cpu",
+                    "--temporal", "off")
+    assert raw.returncode == 0 and "temporal pass" not in raw.stderr, raw.stderr
 
 
 def test_frame_folder_output_keeps_input_names(tmp_path, frame_folder, painted):
@@ -53,6 +59,7 @@ def test_frame_folder_output_keeps_input_names(tmp_path, frame_folder, painted):
     (["--key", "0P"], "must look like"),
     (["--key", "0=P", "--iterations", "2", "--train-seconds", "2"], "either"),
     (["--key", "0=P", "--preset", "nope"], "neither a preset"),
+    (["--key", "0=P", "--temporal", "lots"], "must be auto, off or a strength"),
 ])
 def test_user_mistakes_get_one_clear_line(tmp_path, clip_mp4, painted, args, message):
     write_png(tmp_path / "small.png", np.zeros((10, 10, 3), np.uint8))

@@ -168,6 +168,7 @@ class Studio:
         self.preview_indices: list[int] = []
         self.previews: dict[int, np.ndarray] = {}
         self.preview_version = 0  # bumps whenever previews change, so the page re-sends images only then
+        self.export_summary = ""  # what the last export's temporal pass did
         self.history: list[tuple[int, str, float]] = []  # (step, loss name, value)
         self.status = TrainingStatus()
         # _lock guards what the page and the training thread share; _steering lets one action at a
@@ -511,11 +512,12 @@ class Studio:
             frame = cv2.resize(frame, working_size(width, height, max_side), interpolation=cv2.INTER_AREA)
         return stylizer([frame])[0]
 
-    def export(self, show_progress: bool = True) -> tuple[Path, Path]:
+    def export(self, show_progress: bool = True, temporal: float | str = "auto") -> tuple[Path, Path]:
         """Render every frame to an mp4 and zip the model folder; returns (video, model zip).
 
         A running training pauses while rendering (both would share the same cores) and goes on
-        after, unless Pause was pressed meanwhile.
+        after, unless Pause was pressed meanwhile. `temporal`: the temporal consistency pass, as in
+        `Stylizer.render`; what it did is in `export_summary`.
         """
         with self._steering:
             video = self.need_video()
@@ -532,7 +534,11 @@ class Studio:
                 exports.mkdir(exist_ok=True)
                 stem = Path(self.source_name).stem or "video"
                 out = exports / f"{stem}-stylized.mp4"
-                stylizer.render(video, out, overwrite=True, show_progress=show_progress)
+                # The flow cache sits in the session's run folder, beside the training's own.
+                stylizer.render(video, out, overwrite=True, show_progress=show_progress,
+                                work_dir=self.folder / "run", temporal=temporal)
+                steady = stylizer.temporal_pass
+                self.export_summary = steady.report.summary(steady.chosen) if steady else "temporal pass: off"
                 model = stylizer.save_pretrained(exports / f"{stem}-model", overwrite=True)
                 with atomic_path(exports / f"{stem}-model.zip") as tmp:
                     shutil.make_archive(str(tmp.with_suffix("")), "zip", model.parent, model.name)

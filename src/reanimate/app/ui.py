@@ -254,6 +254,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             result = gr.Video(label="Stylized video", interactive=False, height=400, elem_id="result")
             downloads = gr.File(label="Downloads: the video and the model folder (zip)", file_count="multiple",
                                 interactive=False, elem_id="downloads")
+            export_info = gr.Markdown(elem_id="export-info")
 
         with gr.Tab("5 · Live camera", id="camera"):
             gr.Markdown("Stylizes your camera with the latest network (train first). The network learned "
@@ -404,8 +405,9 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
 
         @_friendly
         def on_export(request: gr.Request, progress=gr.Progress(track_tqdm=True)):
-            video, model = sessions.get(request).export()
-            return str(video), [str(video), str(model)]
+            studio = sessions.get(request)
+            video, model = studio.export()
+            return str(video), [str(video), str(model)], studio.export_summary
 
         def on_camera(frame, side, request: gr.Request):
             return _camera_frame(frame, lambda f: sessions.get(request).stylize_frame(f, int(side)))
@@ -450,7 +452,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
         preview_frames.submit(on_preview_frames, [preview_frames], None)
         gr.Timer(REFRESH_SECONDS).tick(on_tick, [version, plotted], [status, previews, plot, version, plotted],
                                        show_progress="hidden")
-        export.click(on_export, None, [result, downloads], concurrency_limit=2)
+        export.click(on_export, None, [result, downloads, export_info], concurrency_limit=2)
         camera.stream(on_camera, [camera, camera_side], [styled, camera_rate], stream_every=0.2, time_limit=600,
                       concurrency_limit=4)
         page.unload(sessions.unload)

@@ -14,12 +14,16 @@ PRECISION = click.option("--precision", type=click.Choice(["auto", "fp16", "fp32
                          show_default=True, help="Rendering precision; auto = fp16 on CUDA, fp32 elsewhere.")
 BATCH = click.option("--render-batch", type=click.IntRange(1), default=None,
                      help="Frames per forward pass when rendering (default: 1 on CPU, more on GPU).")
+TEMPORAL = click.option("--temporal", default="auto", show_default=True, metavar="auto|off|STRENGTH",
+                        help="Temporal consistency pass after rendering: blends each frame with the last one carried "
+                             "along the motion, so texture sticks instead of boiling. auto measures the render's "
+                             "flicker and blends as much as it asks for; or a strength 0-0.85; off.")
 FRAMES = click.option("--frames", default=None, help="Frames to render, e.g. '0-99,120' (default: all).")
 
 
 def rendering_options(command):
     """The options every command that writes restyled frames shares."""
-    for option in reversed((FRAMES, BATCH, PRECISION, DEVICE, OVERWRITE, QUIET)):
+    for option in reversed((FRAMES, TEMPORAL, BATCH, PRECISION, DEVICE, OVERWRITE, QUIET)):
         command = option(command)
     return command
 

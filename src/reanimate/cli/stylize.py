@@ -37,7 +37,7 @@ from reanimate.core.errors import UserError
 @rendering_options
 def stylize(video, keys, masks, out, train_seconds, iterations, preset, patch_size, batch_size, lr, resblocks,
             perceptual, vgg19_weights, guide, guide_sigma, filter_input, filter_radius, save_model, run_dir, seed,
-            frames, render_batch, precision, device, overwrite, quiet):
+            frames, temporal, render_batch, precision, device, overwrite, quiet):
     """Train on painted keyframes of VIDEO and restyle its frames into OUT.
 
     \b
@@ -51,7 +51,7 @@ def stylize(video, keys, masks, out, train_seconds, iterations, preset, patch_si
         raise UserError("give either --train-seconds or --iterations, not both")
     opened, indices = frame_selection(frames, video)
     api.stylize(opened or video, index_pairs(keys, "--key"), out, index_pairs(masks, "--mask"),
-                frames=indices, save_model=save_model, overwrite=overwrite, run_dir=run_dir,
+                frames=indices, save_model=save_model, overwrite=overwrite, run_dir=run_dir, temporal=temporal,
                 render_batch=render_batch, precision=precision, show_progress=not quiet, preset=preset,
                 seconds=train_seconds, iterations=iterations, device=device, seed=seed, patch_size=patch_size,
                 batch_size=batch_size, lr=lr, resblocks=resblocks, perceptual_backbone=perceptual,
@@ -66,7 +66,7 @@ def stylize(video, keys, masks, out, train_seconds, iterations, preset, patch_si
 @click.option("--tile", type=click.IntRange(64), default=None,
               help="Render frames larger than this many pixels per side in tiles (bounded memory).")
 @rendering_options
-def render(model, video, out, tile, frames, render_batch, precision, device, overwrite, quiet):
+def render(model, video, out, tile, frames, temporal, render_batch, precision, device, overwrite, quiet):
     """Restyle VIDEO with a saved model; no keyframes needed.
 
     \b
@@ -76,7 +76,7 @@ def render(model, video, out, tile, frames, render_batch, precision, device, ove
     from reanimate import api
 
     opened, indices = frame_selection(frames, video)
-    api.render(model, opened or video, out, frames=indices, device=device, precision=precision,
+    api.render(model, opened or video, out, frames=indices, temporal=temporal, device=device, precision=precision,
                batch_size=render_batch, tile=tile, overwrite=overwrite, show_progress=not quiet)
 
 

@@ -21,6 +21,7 @@ from reanimate.io.flow import compute_flow
 from reanimate.io.image import write_png
 from reanimate.io.video import Video, check_output_free, open_video
 from reanimate.stylize.config import StylizeConfig, load_config
+from reanimate.stylize.consistency import parse_strength
 from reanimate.stylize.data import load_keyframes
 from reanimate.stylize.inputs import training_inputs
 from reanimate.stylize.pipeline import Stylizer
@@ -83,10 +84,11 @@ def train_keyframes(video: Video | PathLike, keys: dict[int, Any], masks: dict[i
 def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
                   masks: dict[int, Any] | None = None, *, frames: list[int] | None = None,
                   save_model: PathLike | None = None, overwrite: bool = False, run_dir: PathLike | None = None,
-                  render_batch: int | None = None, precision: str = "auto", show_progress: bool = True,
+                  temporal: float | str = "auto", render_batch: int | None = None, precision: str = "auto", show_progress: bool = True,
                   **train_options: Any) -> Path:
     """Train, save the model into the run folder (and `save_model`), render OUT; see `reanimate.api.stylize`."""
     video = as_video(video)
+    parse_strength(temporal)  # a bad --temporal is refused before the training, not after
     check_output_free(out, overwrite)  # refuse before minutes of training, not after
     if save_model is not None:
         check_output_free(save_model, overwrite)
@@ -95,7 +97,7 @@ def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
                             **train_options)
     model.save_pretrained(run_dir / "model", overwrite=True)
     written = model.render(video, out, frames, render_batch, overwrite=overwrite, show_progress=show_progress,
-                           work_dir=run_dir)
+                           work_dir=run_dir, temporal=temporal)
     # The user's copy last: a run killed before it finds neither output and does the job again;
     # published before the video, the model would make that rerun stop at "already exists".
     if save_model is not None:
@@ -105,13 +107,16 @@ def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
 
 
 def render_video(model: PathLike | Stylizer, video: Video | PathLike, out: PathLike, *,
-                 frames: list[int] | None = None, device: str = "auto", precision: str = "auto",
+                 frames: list[int] | None = None, temporal: float | str = "auto", device: str = "auto",
+                 precision: str = "auto",
                  batch_size: int | None = None, tile: int | None = None, overwrite: bool = False,
                  show_progress: bool = True) -> Path:
     """Restyle a video with a trained or saved model; see `reanimate.api.render`."""
+    parse_strength(temporal)
     check_output_free(out, overwrite)
     stylizer = model if isinstance(model, Stylizer) else Stylizer.from_pretrained(model, device, precision, tile)
-    return stylizer.render(as_video(video), out, frames, batch_size, overwrite=overwrite, show_progress=show_progress)
+    return stylizer.render(as_video(video), out, frames, batch_size, overwrite=overwrite, show_progress=show_progress,
+                           temporal=temporal)
 
 
 def tune_video(video: Video | PathLike, keys: dict[int, Any], holdout: dict[int, Any], out: PathLike,

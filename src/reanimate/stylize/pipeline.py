@@ -16,9 +16,11 @@ from reanimate.core.checkpoint import load_model_folder, load_weights, save_mode
 from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError, brief
 from reanimate.core.files import work_dir_for
-from reanimate.core.progress import progress
+from reanimate.core.progress import progress, say
+from reanimate.io.flow import compute_flow
 from reanimate.io.video import FrameWriter, Video
 from reanimate.nn.convert import to_image, to_tensor
+from reanimate.stylize.consistency import TemporalPass, parse_strength
 from reanimate.stylize.guides import Seeds
 from reanimate.stylize.inputs import InputBuilder
 from reanimate.stylize.model import Generator
@@ -121,6 +123,7 @@ class Stylizer:
         self.seeds = seeds or []
         # On the GPU whole 4K frames fit; on CPU tiles keep memory near 1 GB for the paper network.
         self.tile = tile or (2048 if self.device.type == "cuda" else 1024)
+        self.temporal_pass: TemporalPass | None = None  # the last stream's, with its report
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike, device: str = "auto", precision: str = "auto",
@@ -174,24 +177,38 @@ class Stylizer:
         return max(1, min(16, (1920 * 1080 * 4) // (height * width)))
 
     def stream(self, video: Video, indices: Iterable[int] | None = None, batch_size: int | None = None,
-               work_dir: str | os.PathLike | None = None,
-               show_progress: bool = True) -> Iterator[tuple[int, np.ndarray]]:
+               work_dir: str | os.PathLike | None = None, show_progress: bool = True,
+               temporal: float | str = 0.0) -> Iterator[tuple[int, np.ndarray]]:
         """Yield (index, stylized frame) for the requested frames of `video`, in index order.
 
-        Guides and optical flow (if the model uses them) are prepared before this returns.
+        Guides and optical flow (if the model or the temporal pass uses them) are prepared before
+        this returns. `temporal`: the strength of the temporal consistency pass ("auto", or 0 to
+        MAX_STRENGTH; 0 = off, the default here); it needs `work_dir` for the flow cache.
         """
         batch_size = batch_size or self.default_batch_size(video.height, video.width)
-        return self._batches(self.inputs(video, work_dir, show_progress)(indices), batch_size)
+        inputs = self.inputs(video, work_dir, show_progress)
+        rendered = self._batches(inputs(indices), batch_size)
+        strength = parse_strength(temporal)
+        self.temporal_pass = None
+        if strength == 0.0 or len(video) < 2:
+            return ((index, styled) for index, _, styled in rendered)
+        if work_dir is None:
+            raise ValueError("the temporal pass needs a work_dir for the optical flow cache")
+        flow = inputs.flow or compute_flow(video, Path(work_dir) / "flow", self.input_settings.get("flow_side", 640),
+                                           show_progress)
+        self.temporal_pass = steady = TemporalPass(flow, strength)
+        return ((index, steady(index, frame, styled)) for index, frame, styled in rendered)
 
-    def _batches(self, inputs, batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
-        pending: list[tuple[int, torch.Tensor]] = []
+    def _batches(self, inputs, batch_size: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """(index, input frame, stylized frame), a batch of network inputs at a time."""
+        pending: list[tuple[int, np.ndarray, torch.Tensor]] = []
 
         def flush():
-            outputs = self.stylize_tensor(torch.stack([x for _, x in pending]))  # (B, 3, H, W)
-            return [(i, to_image(y)) for (i, _), y in zip(pending, outputs)]
+            outputs = self.stylize_tensor(torch.stack([x for _, _, x in pending]))  # (B, 3, H, W)
+            return [(i, frame, to_image(y)) for (i, frame, _), y in zip(pending, outputs)]
 
-        for index, _, x in inputs:
-            pending.append((index, x))
+        for index, frame, x in inputs:
+            pending.append((index, frame, x))
             if len(pending) == batch_size:
                 yield from flush()
                 pending = []
@@ -200,7 +217,7 @@ class Stylizer:
 
     def render(self, video: Video, out: str | os.PathLike, indices: Iterable[int] | None = None,
                batch_size: int | None = None, overwrite: bool = False, show_progress: bool = True,
-               work_dir: str | os.PathLike | None = None) -> Path:
+               work_dir: str | os.PathLike | None = None, temporal: float | str = "auto") -> Path:
         """Restyle frames of `video` into OUT (a video file by extension, else a folder of PNGs).
 
         Args:
@@ -209,7 +226,10 @@ class Stylizer:
             indices: frame indices (default: all).
             batch_size: frames per forward pass (default: 1 on CPU, more on GPU).
             overwrite: replace an existing OUT.
-            work_dir: optical-flow cache for guided / filtered models (default: `OUT-stem-run`).
+            work_dir: optical-flow cache for guided / filtered models and the temporal pass
+                (default: `OUT-stem-run`).
+            temporal: the temporal consistency pass (`stylize.consistency`): "auto" (blends as much
+                as the render's measured excess flicker asks for), a strength, or 0 / "off".
 
         Returns:
             The path written; it appears only when every frame is done.
@@ -217,12 +237,14 @@ class Stylizer:
         wanted = list(range(len(video))) if indices is None else sorted(set(indices))
         work_dir = work_dir if work_dir is not None else work_dir_for(out)
         writer = FrameWriter(out, video.fps, overwrite=overwrite)
-        stream = self.stream(video, wanted, batch_size, work_dir, show_progress)
+        stream = self.stream(video, wanted, batch_size, work_dir, show_progress, temporal)
         bar = progress(len(wanted), "render", "frame", enabled=show_progress)
         with bar, writer:
             for index, styled in stream:
                 writer.write(styled, video.frame_name(index))
                 bar.update(1)
+        if self.temporal_pass is not None:
+            say(self.temporal_pass.report.summary(self.temporal_pass.chosen), show_progress)
         return Path(out)
 
 

@@ -1,0 +1,156 @@
+"""The temporal consistency pass: rendered frames made steady along the video's motion, after rendering.
+
+The network restyles every frame on its own, so a textured style (hatching, pencil grain, brush
+marks) is drawn afresh each frame and boils even where the footage is still. The pass blends each
+rendered frame O_t with the previous *result* R_{t-1} warped onto it along the optical flow:
+
+    R_t = O_t + strength * c * (warp(R_{t-1}) - O_t)
+
+where c is 1 on pixels the flow traces reliably to the previous frame (forward-backward check,
+and the *input* frames agree there after warping) and falls to 0 at occlusions, disocclusions and
+scene cuts, which therefore keep the fresh render. The blend is recursive, so texture is carried
+along with the surface for several frames and sticks to it instead of being redrawn (Bonneel et al.
+2015 and Lai et al. 2018 smooth the same error; this is their occlusion-aware blend without the
+gradient-domain solve, which would re-import the boiling texture through O_t's gradients).
+Bicubic warps keep the carried texture sharp. Streaming: one frame in, one frame out.
+
+`strength="auto"` measures, as frames arrive, how much more the raw render flickers than the
+footage itself (the flicker ratio of `reanimate metrics`, on the same flow) and blends only as much
+as that excess asks for: a render already as steady as the footage is left nearly untouched.
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from reanimate.core.errors import UserError
+from reanimate.io.flow import FlowField, pixel_grid, resize_flow
+
+MAX_STRENGTH = 0.85  # more carries stale texture into places where the flow is slightly wrong
+COLOUR_SIGMA = 12.0  # input levels: pixels whose footage changes more than this keep the fresh render
+CUT_FRACTION = 0.2  # fewer traceable pixels than this: a scene cut, start afresh
+
+
+def parse_strength(value: str | float | None) -> float | str:
+    """'auto', 'off' (0) or a number in [0, MAX_STRENGTH]; what `--temporal` takes."""
+    if value is None or value == "auto":
+        return "auto"
+    if value in ("off", "none", "0", 0):
+        return 0.0
+    try:
+        strength = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"--temporal {value!r} must be auto, off or a strength from 0 to {MAX_STRENGTH}") from None
+    if not 0.0 <= strength <= MAX_STRENGTH:
+        raise UserError(f"--temporal {strength} must be from 0 to {MAX_STRENGTH} (or auto, or off)")
+    return strength
+
+
+def auto_strength(raw_ratio: float) -> float:
+    """The blend that the measured excess flicker asks for: none at or below the footage's own
+    (ratio 1), rising with the excess, capped at MAX_STRENGTH."""
+    return float(np.clip(1.5 * (raw_ratio - 1.0), 0.0, MAX_STRENGTH))
+
+
+@dataclass
+class PassReport:
+    """What the pass did, for the log: flicker of the raw render and of the result, each over the
+    footage's own (traceable pixels only), and the mean strength used."""
+    frames: int = 0
+    cuts: int = 0
+    raw_error: float = 0.0
+    out_error: float = 0.0
+    input_error: float = 0.0
+    strength_sum: float = 0.0
+
+    @property
+    def raw_ratio(self) -> float:
+        return self.raw_error / self.input_error if self.input_error > 0 else 1.0
+
+    @property
+    def out_ratio(self) -> float:
+        return self.out_error / self.input_error if self.input_error > 0 else 1.0
+
+    @property
+    def strength(self) -> float:
+        return self.strength_sum / max(self.frames, 1)
+
+    def summary(self, chosen: float | str) -> str:
+        how = "auto" if chosen == "auto" else "set"
+        return (f"temporal pass ({how}): strength {self.strength:.2f} over {self.frames} frames; flicker "
+                f"{self.raw_ratio:.2f}x the footage's before, {self.out_ratio:.2f}x after"
+                + (f"; {self.cuts} scene cuts" if self.cuts else ""))
+
+
+class TemporalPass:
+    """Streams (index, input frame, rendered frame) -> steadier rendered frame, in index order.
+
+    Args:
+        flow: the video's optical flow (`io.flow.compute_flow`, cached).
+        strength: "auto" or a fixed blend weight in [0, MAX_STRENGTH]; 0 passes frames through.
+
+    Example:
+        >>> steady = TemporalPass(flow)
+        >>> for index, frame, styled in rendered:
+        ...     styled = steady(index, frame, styled)
+    """
+
+    def __init__(self, flow: FlowField, strength: float | str = "auto"):
+        self.flow, self.chosen = flow, parse_strength(strength)
+        self.report = PassReport()
+        self._last: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None  # index, input, raw, result
+        self._grid: np.ndarray | None = None
+
+    def __call__(self, index: int, frame: np.ndarray, styled: np.ndarray) -> np.ndarray:
+        frame, raw = frame.astype(np.float32), styled.astype(np.float32)
+        result = raw
+        if self._last is not None and self._last[0] == index - 1 and self.chosen != 0.0:
+            result = self._blend(index, frame, raw)
+        self._last = (index, frame, raw, result)
+        return np.clip(result + 0.5, 0, 255).astype(np.uint8)
+
+    def _blend(self, index: int, frame: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        _, previous_frame, previous_raw, previous_result = self._last
+        height, width = frame.shape[:2]
+        to_previous = self.flow.backward(index - 1)  # frame t -> t-1, at the flow's resolution
+        traced = _traceable(to_previous, self.flow.forward(index - 1))
+        if (width, height) != (self.flow.width, self.flow.height):
+            to_previous = resize_flow(to_previous, width, height)
+            traced = cv2.resize(traced, (width, height), interpolation=cv2.INTER_LINEAR)
+        if self._grid is None or self._grid.shape[:2] != (height, width):
+            self._grid = pixel_grid(height, width)
+        where = self._grid + to_previous
+
+        def warp(image):
+            return cv2.remap(image, where, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+        footage_change = np.mean((frame - warp(previous_frame)) ** 2, axis=2)
+        confidence = traced * np.exp(-footage_change / (2 * COLOUR_SIGMA ** 2))
+        if confidence.mean() < CUT_FRACTION:
+            self.report.cuts += 1
+            return raw
+        carried = warp(previous_result)
+        raw_change = np.mean((raw - warp(previous_raw)) ** 2, axis=2)
+        report = self.report
+        report.input_error += float(np.sum(footage_change * traced))
+        report.raw_error += float(np.sum(raw_change * traced))
+        strength = auto_strength(report.raw_ratio) if self.chosen == "auto" else self.chosen
+        weight = (strength * confidence)[..., None]
+        result = raw + weight * (carried - raw)
+        report.out_error += float(np.sum(np.mean((result - carried) ** 2, axis=2) * traced))
+        report.frames += 1
+        report.strength_sum += strength
+        return result
+
+
+def _traceable(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """(h, w) float32, 1 where frame t's pixel traces to frame t-1 and back (Sundaram et al. 2010's
+    forward-backward check, as `io.flow.consistent`, on the whole grid with one remap) and lands inside."""
+    height, width = backward.shape[:2]
+    where = pixel_grid(height, width) + backward
+    returned = cv2.remap(forward, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    mismatch = np.sum((backward + returned) ** 2, axis=2)
+    allowed = 0.01 * (np.sum(backward ** 2, axis=2) + np.sum(returned ** 2, axis=2)) + 0.5
+    inside = (where[..., 0] >= 0) & (where[..., 0] <= width - 1) & (where[..., 1] >= 0) & (where[..., 1] <= height - 1)
+    return ((mismatch < allowed) & inside).astype(np.float32)
