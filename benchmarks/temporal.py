@@ -77,8 +77,8 @@ def score(out: Path, video, truth: Path, work: Path) -> tuple[float, float]:
     return result["flicker_ratio"], held_out
 
 
-def run(clip: str, styles: list[str], iterations: int, frames: int | None, max_side: int, strengths: list[str],
-        work: Path) -> None:
+def run(clip: str, styles: list[str], inputs: list[str], iterations: int, frames: int | None, max_side: int,
+        strengths: list[str], work: Path) -> None:
     folder = work / clip
     video = shrunk_copy(clip, frames, max_side, folder)
     start = time.perf_counter()
@@ -93,7 +93,7 @@ def run(clip: str, styles: list[str], iterations: int, frames: int | None, max_s
             for index, frame in video.frames():
                 writer.write(paint(frame), f"{index:05d}.png")
         print(f"  {style}: the filter frame by frame flickers {score(truth, video, truth, folder)[0]:.2f}x the footage")
-        for filtered in (False, True):
+        for filtered in [name == "filtered" for name in inputs]:
             model = train(video, paint(video.read(0)), iterations, folder, filtered)
             raw = folder / f"{style}-{filtered}-raw"
             model.render(video, raw, overwrite=True, show_progress=False, work_dir=folder, temporal="off")
@@ -112,6 +112,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", nargs="+", default=["carphone_pristine", "bikes", "bigbuckbunny"])
     parser.add_argument("--styles", nargs="+", default=["watercolor", "pencil"], choices=sorted(FILTERS))
+    parser.add_argument("--inputs", nargs="+", default=["plain", "filtered"], choices=["plain", "filtered"],
+                        help="train on the raw frames and/or the temporally filtered ones")
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--frames", type=int, default=60, help="first N frames of each clip (0: all)")
     parser.add_argument("--max-side", type=int, default=640)
@@ -120,7 +122,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, CPU")
     with tempfile.TemporaryDirectory() as tmp:
         for clip in args.clips:
-            run(clip, args.styles, args.iterations, args.frames or None, args.max_side, args.strengths, Path(tmp))
+            run(clip, args.styles, args.inputs, args.iterations, args.frames or None, args.max_side, args.strengths, Path(tmp))
 
 
 if __name__ == "__main__":

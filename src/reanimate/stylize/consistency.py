@@ -14,9 +14,9 @@ along with the surface for several frames and sticks to it instead of being redr
 gradient-domain solve, which would re-import the boiling texture through O_t's gradients).
 Bicubic warps keep the carried texture sharp. Streaming: one frame in, one frame out.
 
-`strength="auto"` measures, as frames arrive, how much more the raw render flickers than the
-footage itself (the flicker ratio of `reanimate metrics`, on the same flow) and blends only as much
-as that excess asks for: a render already as steady as the footage is left nearly untouched.
+`strength="auto"` measures, as frames arrive, how much more the result flickers than the footage
+itself (the flicker ratio of `reanimate metrics`, on the same flow) and steers the strength so the
+result is as steady as the footage: a render that already is gets left nearly untouched.
 """
 
 from dataclasses import dataclass
@@ -26,10 +26,15 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.io.flow import FlowField, pixel_grid, resize_flow
+from reanimate.metrics.temporal import occlusion_free
 
-MAX_STRENGTH = 0.85  # more carries stale texture into places where the flow is slightly wrong
-COLOUR_SIGMA = 12.0  # input levels: pixels whose footage changes more than this keep the fresh render
+MAX_STRENGTH = 0.9  # more carries stale texture into places where the flow is slightly wrong
+COLOUR_SIGMA = 30.0  # input levels (RMS over channels): where the footage changes more, the fresh render wins
 CUT_FRACTION = 0.2  # fewer traceable pixels than this: a scene cut, start afresh
+TARGET_RATIO = 1.0  # auto aims at a result as steady as the footage itself
+START_STRENGTH = 0.5  # auto's first guess, corrected within a few frames
+GAIN = 0.5  # auto's strength step per frame per unit of log(flicker ratio / target)
+MEMORY = 0.7  # auto's flicker estimates average over the last few frames (decay per frame)
 
 
 def parse_strength(value: str | float | None) -> float | str:
@@ -47,16 +52,10 @@ def parse_strength(value: str | float | None) -> float | str:
     return strength
 
 
-def auto_strength(raw_ratio: float) -> float:
-    """The blend that the measured excess flicker asks for: none at or below the footage's own
-    (ratio 1), rising with the excess, capped at MAX_STRENGTH."""
-    return float(np.clip(1.5 * (raw_ratio - 1.0), 0.0, MAX_STRENGTH))
-
-
 @dataclass
 class PassReport:
     """What the pass did, for the log: flicker of the raw render and of the result, each over the
-    footage's own (traceable pixels only), and the mean strength used."""
+    footage's own (traceable pixels only; the same measure as `metrics.temporal`), and the mean strength."""
     frames: int = 0
     cuts: int = 0
     raw_error: float = 0.0
@@ -78,8 +77,8 @@ class PassReport:
 
     def summary(self, chosen: float | str) -> str:
         how = "auto" if chosen == "auto" else "set"
-        return (f"temporal pass ({how}): strength {self.strength:.2f} over {self.frames} frames; flicker "
-                f"{self.raw_ratio:.2f}x the footage's before, {self.out_ratio:.2f}x after"
+        return (f"temporal pass ({how}): strength {self.strength:.2f} on average over {self.frames} frames; "
+                f"flicker {self.raw_ratio:.2f}x the footage's before, {self.out_ratio:.2f}x after"
                 + (f"; {self.cuts} scene cuts" if self.cuts else ""))
 
 
@@ -90,6 +89,10 @@ class TemporalPass:
         flow: the video's optical flow (`io.flow.compute_flow`, cached).
         strength: "auto" or a fixed blend weight in [0, MAX_STRENGTH]; 0 passes frames through.
 
+    With "auto" the strength is steered frame by frame: up while the recent result flickers more
+    than the footage (TARGET_RATIO), down while it is steadier, so a render that needs no help
+    (fast camera motion, a smooth style) is left nearly alone and a boiling one gets the most.
+
     Example:
         >>> steady = TemporalPass(flow)
         >>> for index, frame, styled in rendered:
@@ -98,7 +101,9 @@ class TemporalPass:
 
     def __init__(self, flow: FlowField, strength: float | str = "auto"):
         self.flow, self.chosen = flow, parse_strength(strength)
+        self.strength = START_STRENGTH if self.chosen == "auto" else self.chosen
         self.report = PassReport()
+        self._recent = np.zeros(2)  # decaying sums of (footage, result) errors, for auto
         self._last: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None  # index, input, raw, result
         self._grid: np.ndarray | None = None
 
@@ -113,8 +118,9 @@ class TemporalPass:
     def _blend(self, index: int, frame: np.ndarray, raw: np.ndarray) -> np.ndarray:
         _, previous_frame, previous_raw, previous_result = self._last
         height, width = frame.shape[:2]
-        to_previous = self.flow.backward(index - 1)  # frame t -> t-1, at the flow's resolution
-        traced = _traceable(to_previous, self.flow.forward(index - 1))
+        # frame t -> t-1 at the flow's resolution: the backward flow averaged with the inverted forward
+        # flow, so the texture moves along what both agree on (each alone carries its own noise along).
+        to_previous, traced = _traced_motion(self.flow.backward(index - 1), self.flow.forward(index - 1))
         if (width, height) != (self.flow.width, self.flow.height):
             to_previous = resize_flow(to_previous, width, height)
             traced = cv2.resize(traced, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -122,35 +128,62 @@ class TemporalPass:
             self._grid = pixel_grid(height, width)
         where = self._grid + to_previous
 
-        def warp(image):
-            return cv2.remap(image, where, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+        def warp(image, interpolation=cv2.INTER_LINEAR):
+            return cv2.remap(image, where, None, interpolation, borderMode=cv2.BORDER_REPLICATE)
 
         footage_change = np.mean((frame - warp(previous_frame)) ** 2, axis=2)
         confidence = traced * np.exp(-footage_change / (2 * COLOUR_SIGMA ** 2))
         if confidence.mean() < CUT_FRACTION:
             self.report.cuts += 1
             return raw
-        carried = warp(previous_result)
-        raw_change = np.mean((raw - warp(previous_raw)) ** 2, axis=2)
+        carried = warp(previous_result, cv2.INTER_CUBIC)  # bicubic: carried texture stays sharp
+        result = raw + (self.strength * confidence)[..., None] * (carried - raw)
+        errors = self._measure(index, ((previous_frame, frame), (previous_raw, raw), (previous_result, result)))
         report = self.report
-        report.input_error += float(np.sum(footage_change * traced))
-        report.raw_error += float(np.sum(raw_change * traced))
-        strength = auto_strength(report.raw_ratio) if self.chosen == "auto" else self.chosen
-        weight = (strength * confidence)[..., None]
-        result = raw + weight * (carried - raw)
-        report.out_error += float(np.sum(np.mean((result - carried) ** 2, axis=2) * traced))
+        report.input_error, report.raw_error, report.out_error = (
+            report.input_error + errors[0], report.raw_error + errors[1], report.out_error + errors[2])
         report.frames += 1
-        report.strength_sum += strength
+        report.strength_sum += self.strength
+        if self.chosen == "auto":
+            self._steer(errors[0], errors[2])
         return result
 
+    def _measure(self, index: int, pairs) -> list[float]:
+        """Flicker of each (frame t-1, frame t) pair exactly as `metrics.temporal` measures it: frame t
+        warped back along the *forward* flow, occlusions masked, at frame t-1's pixels; so what auto
+        steers by and what `reanimate metrics` reports agree."""
+        forward = self.flow.forward(index - 1)
+        valid = occlusion_free(forward, self.flow.backward(index - 1)).astype(np.uint8)
+        height, width = pairs[0][0].shape[:2]
+        if (width, height) != (self.flow.width, self.flow.height):
+            forward = resize_flow(forward, width, height)
+            valid = cv2.resize(valid, (width, height), interpolation=cv2.INTER_NEAREST)
+        where, valid = self._grid + forward, valid.astype(bool)
+        if not valid.any():
+            return [0.0, 0.0, 0.0]
+        return [float(np.mean(np.sum((before - cv2.remap(now, where, None, cv2.INTER_LINEAR,
+                                                          borderMode=cv2.BORDER_REPLICATE)) ** 2, axis=2)[valid]))
+                for before, now in pairs]
 
-def _traceable(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
-    """(h, w) float32, 1 where frame t's pixel traces to frame t-1 and back (Sundaram et al. 2010's
-    forward-backward check, as `io.flow.consistent`, on the whole grid with one remap) and lands inside."""
+    def _steer(self, footage_error: float, result_error: float) -> None:
+        """Auto: move the strength toward a result that flickers TARGET_RATIO times the footage."""
+        self._recent = MEMORY * self._recent + np.array([footage_error, result_error])
+        footage, result = self._recent
+        if footage > 0 and result > 0:
+            step = GAIN * np.log(result / (TARGET_RATIO * footage))
+            self.strength = float(np.clip(self.strength + step, 0.0, MAX_STRENGTH))
+
+
+def _traced_motion(backward: np.ndarray, forward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(motion of frame t's pixels to frame t-1, (h, w) float32 1 where that is trusted).
+
+    Trusted: the pixel traces to frame t-1 and back (Sundaram et al. 2010's forward-backward check,
+    as `io.flow.consistent`, on the whole grid with one remap) and lands inside the frame.
+    """
     height, width = backward.shape[:2]
     where = pixel_grid(height, width) + backward
     returned = cv2.remap(forward, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     mismatch = np.sum((backward + returned) ** 2, axis=2)
     allowed = 0.01 * (np.sum(backward ** 2, axis=2) + np.sum(returned ** 2, axis=2)) + 0.5
     inside = (where[..., 0] >= 0) & (where[..., 0] <= width - 1) & (where[..., 1] >= 0) & (where[..., 1] <= height - 1)
-    return ((mismatch < allowed) & inside).astype(np.float32)
+    return 0.5 * (backward - returned), ((mismatch < allowed) & inside).astype(np.float32)
