@@ -23,34 +23,38 @@ def test_one_keyframe_style_reaches_held_out_frames(tmp_path):
 
 
 @pytest.mark.slow
-def test_gauss_guide_lowers_flicker_on_real_footage(tmp_path):
-    """bikes.mp4 (a hand-held street scene): the guide ties textures to moving content.
+def test_the_temporal_pass_steadies_a_textured_style_on_real_footage(tmp_path):
+    """carphone (a still camera on a talking man; 40 frames) restyled in a textured style (OpenCV's
+    pencil sketch): the raw render boils several times more than the footage; the pass brings it
+    near the footage's own flicker at no real cost in held-out PSNR.
 
-    Measured on the development machine (60 frames, 300 iterations): temporal error -26 % at -1.1 dB
-    held-out PSNR, against a per-frame filter that itself flickers more than either output.
+    Measured on the development machine (benchmarks/temporal.py, 60 frames, 300 iterations):
+    flicker 4.80x -> 1.13x, held-out 17.33 -> 17.33 dB. (The Gaussian-mixture guide, which this
+    test covered before, keeps its figures in benchmarks/temporal.py and its unit tests.)
     """
     import numpy as np
 
     from reanimate.io.video import FrameWriter
+    from reanimate.stylize.filters import pencil
 
-    source = open_video(sample_clip("bikes"))
+    source = open_video(sample_clip("carphone_pristine"))
     with FrameWriter(tmp_path / "clip", source.fps) as writer:
         for index, frame in source.frames(range(40)):
             writer.write(frame, f"{index:05d}.png")
     video = open_video(tmp_path / "clip")
-    key = watercolor(video.read(0))
     truth = tmp_path / "truth"
     with FrameWriter(truth, video.fps) as writer:
         for index, frame in video.frames():
-            writer.write(watercolor(frame), f"{index:05d}.png")
+            writer.write(pencil(frame), f"{index:05d}.png")
+    model = api.train(video, {0: pencil(video.read(0))}, preset="fast", iterations=200, device="cpu", seed=0,
+                      show_progress=False)
     scores = {}
-    for name, options in (("plain", {}), ("gauss", {"guide": "gauss"})):
-        out = tmp_path / name
-        api.stylize(video, {0: key}, out, preset="fast", iterations=250, device="cpu", seed=0,
-                    run_dir=tmp_path / "run", show_progress=False, **options)
+    for setting in ("off", "auto"):
+        out = tmp_path / setting
+        api.render(model, video, out, temporal=setting, show_progress=False)
         result = api.metrics(out, video, truth, work_dir=tmp_path / "run", show_progress=False)
-        held_out = np.mean([r["psnr"] for r in result["per_frame"] if r["frame"] != 0])
-        scores[name] = (result["temporal_error"], held_out)
-    (plain_error, plain_psnr), (gauss_error, gauss_psnr) = scores["plain"], scores["gauss"]
-    assert gauss_error < 0.9 * plain_error, scores
-    assert gauss_psnr > plain_psnr - 2.0, scores
+        scores[setting] = (result["flicker_ratio"], np.mean([r["psnr"] for r in result["per_frame"] if r["frame"]]))
+    (raw_flicker, raw_psnr), (steady_flicker, steady_psnr) = scores["off"], scores["auto"]
+    assert raw_flicker > 2.0, scores  # the problem is real: the pencil grain boils
+    assert steady_flicker < 0.5 * raw_flicker and steady_flicker < 1.5, scores
+    assert steady_psnr > raw_psnr - 0.5, scores

@@ -457,15 +457,15 @@ class Studio:
                     self._record(trainer, losses)
                     if self._keys_changed:
                         break
-            if not granted:
-                continue
-            now = time.monotonic()
-            if now - last_preview >= PREVIEW_EVERY:
-                self._refresh_previews(trainer)
-                last_preview = time.monotonic()
-            if now - last_save >= CHECKPOINT_EVERY:
-                trainer.save_state()
-                last_save = now
+                # Previews (a few full-frame renders) and saves take the cores too: inside the turn, so
+                # eight pages' previews never run at once beside the server.
+                now = time.monotonic()
+                if granted and now - last_preview >= PREVIEW_EVERY:
+                    self._refresh_previews(trainer)
+                    last_preview = time.monotonic()
+                if granted and now - last_save >= CHECKPOINT_EVERY:
+                    trainer.save_state()
+                    last_save = now
 
     def _wrap_up(self, trainer) -> None:
         """Save the training state and show the last previews, also after a failure."""

@@ -23,6 +23,8 @@ from reanimate.io.samples import SAMPLE_CLIPS, sample_clip
 from reanimate.io.video import VIDEO_EXTENSIONS
 
 REFRESH_SECONDS = 2.0
+PLOT_EVERY = 10.0  # seconds between redraws of a page's loss plot: drawing one holds the server's
+                   # Python for ~0.1 s, and eight pages redrawing every tick left no time to answer clicks
 UNLOAD_GRACE = 15.0  # seconds a page that the browser reported closed may take to come back (a dropped connection)
 PLOT_POINTS = 600  # steps drawn in the loss plot (older ones are thinned out)
 BRUSH_COLOURS = ["#000000", "#ffffff", "#e63946", "#f4a261", "#e9c46a", "#2a9d8f", "#457b9d", "#6a4c93"]
@@ -192,6 +194,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
         status = gr.Markdown("No video loaded.", elem_id="status")
         version = gr.State(-1)  # the preview version this page shows
         plotted = gr.State(-1)  # how many loss records the page's plot shows
+        plotted_at = gr.State(0.0)  # when it was drawn (time.monotonic)
         editor_frame = gr.State(0)  # the frame the editors were loaded with
 
         with gr.Tab("1 · Video", id="video"):
@@ -394,14 +397,16 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             if studio.video is not None and frames_text.strip():
                 studio.set_preview_frames(_parse_frames(frames_text))
 
-        def on_tick(shown: int, shown_losses: int, request: gr.Request):
+        def on_tick(shown: int, shown_losses: int, drawn_at: float, request: gr.Request):
             try:
                 studio = sessions.get(request)
-                version, losses = studio.preview_version, len(studio.history)
+                version, losses, now = studio.preview_version, len(studio.history), time.monotonic()
+                redraw = losses != shown_losses and (now - drawn_at >= PLOT_EVERY or shown_losses <= 0)
                 return (_status_text(studio), gr.skip() if version == shown else _gallery(studio),
-                        gr.skip() if losses == shown_losses else loss_figure(list(studio.history)), version, losses)
+                        loss_figure(list(studio.history)) if redraw else gr.skip(), version,
+                        losses if redraw else shown_losses, now if redraw else drawn_at)
             except Exception as exc:  # every 2 s: a message in the status line, not a stream of pop-ups
-                return f"**{exc}**", gr.skip(), gr.skip(), shown, shown_losses
+                return f"**{exc}**", gr.skip(), gr.skip(), shown, shown_losses, drawn_at
 
         @_friendly
         def on_export(request: gr.Request, progress=gr.Progress(track_tqdm=True)):
@@ -450,7 +455,8 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
         pause.click(on_pause, None, [status])
         stop.click(on_stop, None, [status])
         preview_frames.submit(on_preview_frames, [preview_frames], None)
-        gr.Timer(REFRESH_SECONDS).tick(on_tick, [version, plotted], [status, previews, plot, version, plotted],
+        gr.Timer(REFRESH_SECONDS).tick(on_tick, [version, plotted, plotted_at],
+                                       [status, previews, plot, version, plotted, plotted_at],
                                        show_progress="hidden")
         export.click(on_export, None, [result, downloads, export_info], concurrency_limit=2)
         camera.stream(on_camera, [camera, camera_side], [styled, camera_rate], stream_every=0.2, time_limit=600,
