@@ -18,6 +18,7 @@ import argparse
 import colorsys
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,6 +56,17 @@ def timed(action, answered) -> float:
     action()
     answered()
     return time.perf_counter() - started
+
+
+def report(answers: dict[str, list[float]]) -> float:
+    """Print the action times; returns the worst page action (loading a clip is an upload, not one)."""
+    print("page actions, seconds from the click to the answer on the page (median / worst):", flush=True)
+    worst = 0.0
+    for name, times in answers.items():
+        print(f"  {name:22s} {np.median(times):5.2f} / {max(times):5.2f}  over {len(times)} pages", flush=True)
+        if name != "open and load a clip":
+            worst = max(worst, max(times))
+    return worst
 
 
 def main() -> None:
@@ -149,10 +161,17 @@ def main() -> None:
                 for page in pages:
                     page.get_by_role("tab", name="4 · Export").click()
                     page.locator("#export").click()
+                report(answers)
                 own = 0
                 for k, page in enumerate(pages):
                     link = page.locator("#downloads a[download$='.mp4']")
-                    link.wait_for(timeout=900_000)
+                    try:
+                        link.wait_for(timeout=900_000)
+                    except Exception:
+                        page.screenshot(path=f"/tmp/crowd-export-{k}.png", full_page=True)
+                        print(f"page {k}: no video after 900 s; screenshot /tmp/crowd-export-{k}.png", flush=True)
+                        raise
+                    print(f"page {k}: video ready after {time.perf_counter() - started:.0f} s", flush=True)
                     with page.expect_download() as download:
                         link.click()
                     frames = [f for _, f in open_video(download.value.path()).frames()]
@@ -173,12 +192,7 @@ def main() -> None:
             rss_after = memory(server.pid)[0]
             print(f"pages closed: {left} session folders left after {time.perf_counter() - closed:.0f} s; "
                   f"server {rss_after:.0f} MiB (idle before the pages: {idle_rss:.0f} MiB, peak {peak:.0f} MiB)")
-            print("page actions, seconds from the click to the answer on the page (median / worst):")
-            worst = 0.0
-            for name, times in answers.items():
-                print(f"  {name:22s} {np.median(times):5.2f} / {max(times):5.2f}  over {len(times)} pages")
-                if name != "open and load a clip":  # the upload and decoding of a video is not a page action
-                    worst = max(worst, max(times))
+            worst = report(answers)
         finally:
             server.send_signal(signal.SIGINT)
             try:
@@ -186,6 +200,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
             log.close()
+            shutil.copy(scratch / "server.log", Path(tempfile.gettempdir()) / "studio-crowd-server.log")  # the tail tells what went wrong
     ok = worst < LIMIT and own == args.pages and left == 0
     print(f"every action answered within {LIMIT:.0f} s: {'yes' if worst < LIMIT else 'NO'} (worst {worst:.2f} s); "
           f"{'ok' if ok else 'FAILED'}")

@@ -219,3 +219,10 @@ def test_the_loss_plot_draws_one_curve_per_term():
     assert [line.get_label() for line in lines] == ["l1", "adversarial"]
     assert 600 <= len(lines[0].get_xdata()) <= 1000 and lines[0].get_xdata()[-1] == 4995, "thinned, last step kept"
     assert loss_figure([]).axes[0].get_lines() == []
+
+
+def test_a_page_waiting_for_an_answer_is_not_idle(studio):
+    studio._last_seen -= 1000  # its refreshes stopped arriving (a busy server)
+    with studio.answering():
+        assert studio.idle_seconds() == 0.0, "reaping now would delete the export the page waits for"
+    assert studio.idle_seconds() < 1.0, "the answer reached the page: it counts as a heartbeat"

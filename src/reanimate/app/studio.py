@@ -188,6 +188,7 @@ class Studio:
         self._config: StylizeConfig | None = None  # the preset of the current training
         self._closed = False
         self._last_seen = time.monotonic()
+        self._answering = 0  # long answers in progress (see `answering`)
         self.talk = TalkingHead(self.folder / "talk", device)  # the talking-head tab's work
 
     # -- the video -------------------------------------------------------------------------------
@@ -253,7 +254,7 @@ class Studio:
 
     def suggest_keyframes(self, count: int | None = None) -> dict:
         """Which frames to paint (`reanimate keyframes`): keys, coverage curve and a sheet in this session's folder."""
-        with self._steering:  # one at a time: two would share the flow cache; and not after close
+        with self.answering(), self._steering:  # one at a time: two would share the flow cache
             if self._closed:
                 raise UserError(SESSION_ENDED)
             video = self.need_video()
@@ -391,8 +392,24 @@ class Studio:
         self._last_seen = time.monotonic()
 
     def idle_seconds(self) -> float:
-        """Seconds since the page last called `heartbeat`."""
+        """Seconds since the page last called `heartbeat`; 0 while the page waits for an answer."""
+        if self._answering:
+            return 0.0
         return time.monotonic() - self._last_seen
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Long work a page waits for (an export): the session is not idle meanwhile. A busy server
+        may not pass the page's refreshes on while the page waits, and reaping the session then
+        deleted the finished video before the page could fetch it."""
+        with self._lock:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._answering -= 1
+                self._last_seen = time.monotonic()
 
     def _train(self, config: StylizeConfig, seed: int) -> None:
         """The training thread: it alone changes the training's state until it ends."""
@@ -519,7 +536,9 @@ class Studio:
         after, unless Pause was pressed meanwhile. `temporal`: the temporal consistency pass, as in
         `Stylizer.render`; what it did is in `export_summary`.
         """
-        with self._steering:
+        with self.answering(), self._steering:
+            if self._closed:
+                raise UserError(SESSION_ENDED)
             video = self.need_video()
             trainer = self._trainer
             if trainer is None or not trainer.step:
@@ -534,9 +553,12 @@ class Studio:
                 exports.mkdir(exist_ok=True)
                 stem = Path(self.source_name).stem or "video"
                 out = exports / f"{stem}-stylized.mp4"
-                # The flow cache sits in the session's run folder, beside the training's own.
-                stylizer.render(video, out, overwrite=True, show_progress=show_progress,
-                                work_dir=self.folder / "run", temporal=temporal)
+                # A render takes the cores like a training does, so it waits for a turn: two renders
+                # and a training at once, each with a full set of OpenMP threads, ran 4x slower
+                # together than one after another. The flow cache sits beside the training's own.
+                with TURNS.turn(give_up=lambda: False):
+                    stylizer.render(video, out, overwrite=True, show_progress=show_progress,
+                                    work_dir=self.folder / "run", temporal=temporal)
                 steady = stylizer.temporal_pass
                 self.export_summary = steady.report.summary(steady.chosen) if steady else "temporal pass: off"
                 model = stylizer.save_pretrained(exports / f"{stem}-model", overwrite=True)

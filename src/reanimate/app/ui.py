@@ -430,7 +430,9 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                 raise UserError("upload a driving video or tick the sample clip")
             source = sample_clip("carphone_pristine") if file is None else getattr(file, "name", file)
             model_path = (model_path or "").strip() if allow_paths else ""
-            out, summary = sessions.get(request).talk.animate(source, mode, model_path or None, bool(side))
+            studio = sessions.get(request)
+            with studio.answering():
+                out, summary = studio.talk.animate(source, mode, model_path or None, bool(side))
             return str(out), str(out), summary
 
         def on_talk_camera(frame, mode, request: gr.Request):

@@ -1,5 +1,7 @@
 """`reanimate app`: the interactive studio in the browser."""
 
+import os
+
 import click
 
 from reanimate.cli.options import DEVICE
@@ -26,6 +28,9 @@ def app(port, host, workdir, max_upload_mb, idle_timeout, open_browser, device):
       reanimate app              # then open http://127.0.0.1:7860
       reanimate app --port 8080 --workdir studio-files
     """
+    # Idle OpenMP threads sleep instead of spinning: a training's threads otherwise keep both
+    # cores busy between its steps, and the pages' clicks wait for a core. Read when torch loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from reanimate import api
 
     api.studio(workdir, host=host, port=port, device=device, max_upload_mb=max_upload_mb,

@@ -146,6 +146,23 @@ def consistent(forward: np.ndarray, backward: np.ndarray, points: np.ndarray) ->
     return moved, inside & ok
 
 
+def trace_grid(flow: np.ndarray, back: np.ndarray, slack: float = 0.5,
+               grid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`consistent` for every pixel at once, with one remap: (where each pixel lands, (h, w, 2);
+    `back` sampled there, (h, w, 2); (h, w) bool, landed inside the frame and `back` undoes `flow`).
+
+    `slack` is the check's constant in squared pixels (0.5 at full resolution); `grid`, the
+    `pixel_grid` of the flow's size, when the caller keeps one.
+    """
+    h, w = flow.shape[:2]
+    where = (pixel_grid(h, w) if grid is None else grid) + flow
+    returned = cv2.remap(back, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    mismatch = np.sum((flow + returned) ** 2, axis=2)
+    ok = mismatch < 0.01 * (np.sum(flow ** 2, axis=2) + np.sum(returned ** 2, axis=2)) + slack
+    inside = (where[..., 0] >= 0) & (where[..., 0] <= w - 1) & (where[..., 1] >= 0) & (where[..., 1] <= h - 1)
+    return where, returned, ok & inside
+
+
 def pixel_grid(height: int, width: int) -> np.ndarray:
     """(h, w, 2) float32 (x, y) coordinates of every pixel."""
     return np.dstack(np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)))

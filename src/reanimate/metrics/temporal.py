@@ -12,15 +12,13 @@ import cv2
 import numpy as np
 
 from reanimate.core.errors import UserError
-from reanimate.io.flow import FlowField, consistent, pixel_grid, resize_flow, warp_by
+from reanimate.io.flow import FlowField, resize_flow, trace_grid, warp_by
 from reanimate.io.video import Video
 
 
 def occlusion_free(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     """(h, w) bool: pixels of frame t that stay visible in frame t+1 (forward-backward flow check)."""
-    h, w = forward.shape[:2]
-    _, keep = consistent(forward, backward, pixel_grid(h, w).reshape(-1, 2))
-    return keep.reshape(h, w)
+    return trace_grid(forward, backward)[2]
 
 
 def warping_errors(outputs: Video, flow: FlowField) -> Iterator[tuple[int, float]]:

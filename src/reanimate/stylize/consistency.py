@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from reanimate.core.errors import UserError
-from reanimate.io.flow import FlowField, pixel_grid, resize_flow
+from reanimate.io.flow import FlowField, pixel_grid, resize_flow, trace_grid
 from reanimate.metrics.temporal import occlusion_free
 
 MAX_STRENGTH = 0.9  # more carries stale texture into places where the flow is slightly wrong
@@ -175,15 +175,7 @@ class TemporalPass:
 
 
 def _traced_motion(backward: np.ndarray, forward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(motion of frame t's pixels to frame t-1, (h, w) float32 1 where that is trusted).
-
-    Trusted: the pixel traces to frame t-1 and back (Sundaram et al. 2010's forward-backward check,
-    as `io.flow.consistent`, on the whole grid with one remap) and lands inside the frame.
-    """
-    height, width = backward.shape[:2]
-    where = pixel_grid(height, width) + backward
-    returned = cv2.remap(forward, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    mismatch = np.sum((backward + returned) ** 2, axis=2)
-    allowed = 0.01 * (np.sum(backward ** 2, axis=2) + np.sum(returned ** 2, axis=2)) + 0.5
-    inside = (where[..., 0] >= 0) & (where[..., 0] <= width - 1) & (where[..., 1] >= 0) & (where[..., 1] <= height - 1)
-    return 0.5 * (backward - returned), ((mismatch < allowed) & inside).astype(np.float32)
+    """(motion of frame t's pixels to frame t-1, (h, w) float32 1 where that is trusted: the pixel
+    traces to frame t-1 and back, `io.flow.trace_grid`, and lands inside the frame)."""
+    _, returned, keep = trace_grid(backward, forward)
+    return 0.5 * (backward - returned), keep.astype(np.float32)

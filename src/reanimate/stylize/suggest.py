@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from reanimate.core.progress import progress
-from reanimate.io.flow import FlowField, pixel_grid
+from reanimate.io.flow import FlowField, pixel_grid, trace_grid
 from reanimate.io.video import Video
 
 GRID_SIDE = 48  # cells along the longer side
@@ -63,14 +63,9 @@ def _step(maps: np.ndarray, flow: np.ndarray, back: np.ndarray, grid: np.ndarray
     """Carry (h, w, C) maps one frame along `flow` (from the new frame to the old one); cells whose
     flow the opposite flow does not undo (occluded: the check of Sundaram et al. 2010, as in
     `io.flow.consistent`, its constant in cell units) or that leave the frame are dropped."""
-    target = grid + flow
+    target, _, keep = trace_grid(flow, back, slack, grid)
     carried = cv2.remap(maps, target, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    returned = cv2.remap(back, target, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    error = np.sum((flow + returned) ** 2, axis=2)
-    ok = error < 0.01 * (np.sum(flow ** 2, axis=2) + np.sum(returned ** 2, axis=2)) + slack
-    h, w = flow.shape[:2]
-    inside = (target[..., 0] >= 0) & (target[..., 0] <= w - 1) & (target[..., 1] >= 0) & (target[..., 1] <= h - 1)
-    carried[..., 0] *= ok & inside
+    carried[..., 0] *= keep
     return carried
 
 
