@@ -226,3 +226,17 @@ def test_a_page_waiting_for_an_answer_is_not_idle(studio):
     with studio.answering():
         assert studio.idle_seconds() == 0.0, "reaping now would delete the export the page waits for"
     assert studio.idle_seconds() < 1.0, "the answer reached the page: it counts as a heartbeat"
+
+
+def test_trainings_wait_while_a_page_action_is_answered(studio, tiny_config):
+    from reanimate.app.studio import TURNS
+
+    studio.set_keyframe(0, _painted(studio.frame(0)))
+    studio.start_training(tiny_config)
+    _wait(lambda: studio.status.step > 2)
+    with TURNS.page_action():
+        time.sleep(0.5)  # the step under way ends
+        step = studio.status.step
+        time.sleep(1.0)
+        assert studio.status.step == step, "no training step while a click waits for its answer"
+    _wait(lambda: studio.status.step > step)

@@ -55,6 +55,24 @@ class TrainingTurns:
         self._changed = threading.Condition()
         self._waiting: collections.deque = collections.deque()
         self._busy = 0
+        self._actions = 0  # page actions being answered: trainings wait for them
+
+    @contextlib.contextmanager
+    def page_action(self) -> Iterator[None]:
+        """A click being answered: no training step starts until it is. On two cores the trainings'
+        threads took the cores from the server, and with eight pages a Pause took 5 s to answer."""
+        with self._changed:
+            self._actions += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._actions -= 1
+                self._changed.notify_all()
+
+    def answering(self) -> bool:
+        """A page action waits: the training in its turn stops after the current step."""
+        return self._actions > 0
 
     @contextlib.contextmanager
     def turn(self, give_up) -> Iterator[bool]:
@@ -62,7 +80,7 @@ class TrainingTurns:
         ticket = object()
         with self._changed:
             self._waiting.append(ticket)
-            while self._busy >= self.slots or self._waiting[0] is not ticket:
+            while self._busy >= self.slots or self._waiting[0] is not ticket or self._actions:
                 if give_up():
                     self._waiting.remove(ticket)
                     self._changed.notify_all()
@@ -466,7 +484,8 @@ class Studio:
                 last_preview = 0.0  # show the effect of the new keyframe soon
             with TURNS.turn(give_up=lambda: self._stop.is_set() or not self._running.is_set()) as granted:
                 turn_ends = time.monotonic() + TURN_SECONDS
-                while granted and time.monotonic() < turn_ends and self._running.is_set() and not self._stop.is_set():
+                while (granted and time.monotonic() < turn_ends and self._running.is_set() and not self._stop.is_set()
+                       and not TURNS.answering()):
                     with self._step_lock:
                         started = time.perf_counter()
                         losses = trainer.train_step()

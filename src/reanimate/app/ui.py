@@ -14,7 +14,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from reanimate.app.studio import Studio
+from reanimate.app.studio import TURNS, Studio
 from reanimate.core.errors import UserError
 from reanimate.core.files import disk_trouble
 from reanimate.faces.motion import MOTION_MODES
@@ -94,6 +94,15 @@ class Sessions:
             studios, self._studios = list(self._studios.values()), {}
         for studio in studios:
             studio.close()
+
+
+def _answered_first(handler):
+    """A quick page action: trainings wait while it is answered (`TrainingTurns.page_action`)."""
+    @functools.wraps(handler)
+    def wrapped(*args, **kwargs):
+        with TURNS.page_action():
+            return handler(*args, **kwargs)
+    return wrapped
 
 
 def _friendly(handler):
@@ -315,6 +324,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                           editor_label, status]
 
         @_friendly
+        @_answered_first
         def on_upload(file, side, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             if file is None:
                 return [gr.skip()] * len(loaded_outputs)
@@ -322,11 +332,13 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             return _loaded(studio, studio.load_video(file, int(side)))
 
         @_friendly
+        @_answered_first
         def on_sample(name, side, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             studio = sessions.get(request)
             return _loaded(studio, studio.load_video(sample_clip(name), int(side)))
 
         @_friendly
+        @_answered_first
         def on_path(text, side, request: gr.Request):
             if not allow_paths:
                 raise UserError("loading by path is off: the studio listens beyond this computer")
@@ -334,6 +346,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             return _loaded(studio, studio.load_video(Path(text.strip()).expanduser(), int(side)))
 
         @_friendly
+        @_answered_first
         def on_scrub(index, request: gr.Request):
             return sessions.get(request).frame(int(index))
 
@@ -350,6 +363,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                     studio.frame(keys[0]))
 
         @_friendly
+        @_answered_first
         def on_paint_this(index, request: gr.Request):
             frame = sessions.get(request).frame(int(index))
             return _editor_value(frame), _editor_value(frame), int(index), f"Editing frame {int(index)}"
@@ -358,6 +372,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             return gr.skip() if image is None else _editor_value(image)
 
         @_friendly
+        @_answered_first
         def on_add_key(index, painted, mask, request: gr.Request):
             studio = sessions.get(request)
             if not painted or painted.get("composite") is None:
@@ -367,12 +382,14 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             return _keyframe_gallery(studio), _status_text(studio)
 
         @_friendly
+        @_answered_first
         def on_remove_key(index, request: gr.Request):
             studio = sessions.get(request)
             studio.remove_keyframe(int(index))
             return _keyframe_gallery(studio), _status_text(studio)
 
         @_friendly
+        @_answered_first
         def on_start(name, frames_text, request: gr.Request):
             studio = sessions.get(request)
             studio.set_preview_frames(_parse_frames(frames_text))
@@ -380,18 +397,21 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             return _status_text(studio)
 
         @_friendly
+        @_answered_first
         def on_pause(request: gr.Request):
             studio = sessions.get(request)
             studio.pause_training()
             return _status_text(studio)
 
         @_friendly
+        @_answered_first
         def on_stop(request: gr.Request):
             studio = sessions.get(request)
             studio.stop_training()
             return _status_text(studio)
 
         @_friendly
+        @_answered_first
         def on_preview_frames(frames_text, request: gr.Request):
             studio = sessions.get(request)
             if studio.video is not None and frames_text.strip():
@@ -418,6 +438,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             return _camera_frame(frame, lambda f: sessions.get(request).stylize_frame(f, int(side)))
 
         @_friendly
+        @_answered_first
         def on_use_photos(files, face, request: gr.Request):
             files = files or []
             return sessions.get(request).talk.set_photos([getattr(f, "name", f) for f in files],
