@@ -191,3 +191,19 @@ def test_the_flicker_ratio_is_one_for_the_footage_and_high_for_a_flickering_copy
     assert flickering.returncode == 0, flickering.stderr
     ratio = float(flickering.stdout.split("flicker ratio")[1].split()[0])
     assert ratio > 3
+
+
+def test_the_same_iterations_and_seed_give_the_same_video_and_the_log_says_what_was_bought(tmp_path, frame_folder,
+                                                                                           painted):
+    runs = []
+    for name in ("a", "b"):
+        result = reanimate("stylize", frame_folder, "--key", f"0={painted}", "--out", tmp_path / name,
+                           "--iterations", "4", "--seed", "5", *TINY[:-1])  # with messages
+        assert result.returncode == 0, result.stderr
+        runs.append([open_video(tmp_path / name).read(i) for i in range(6)])
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
+    assert "trained 4 steps in" in result.stderr and "network: preset fast on cpu" in result.stderr, result.stderr
+    auto = reanimate("stylize", frame_folder, "--key", f"0={painted}", "--out", tmp_path / "auto",
+                     "--train-seconds", "1", *TINY[2:-1])  # no --preset: auto
+    assert auto.returncode == 0, auto.stderr
+    assert "network: preset fast (auto) on cpu" in auto.stderr and "--iterations" in auto.stderr, auto.stderr

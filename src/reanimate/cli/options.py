@@ -2,7 +2,7 @@
 
 import click
 
-from reanimate.core.device import DEVICE_CHOICES
+from reanimate.core.device import DEVICE_CHOICES, PRECISIONS
 from reanimate.core.errors import UserError
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
@@ -10,8 +10,9 @@ DEVICE = click.option("--device", default="auto", show_default=True,
                       help=f"{', '.join(DEVICE_CHOICES)} or cuda:N")
 OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace OUT (and --save-model) if they exist.")
 QUIET = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-PRECISION = click.option("--precision", type=click.Choice(["auto", "fp16", "fp32"]), default="auto",
-                         show_default=True, help="Rendering precision; auto = fp16 on CUDA, fp32 elsewhere.")
+PRECISION = click.option("--precision", type=click.Choice(list(PRECISIONS)), default="auto", show_default=True,
+                         help="auto = fp16 renders (bf16 training) on CUDA, bf16 on CPUs with native bf16 "
+                              "(AVX-512 BF16, AMX; about 2x faster), fp32 elsewhere.")
 BATCH = click.option("--render-batch", type=click.IntRange(1), default=None,
                      help="Frames per forward pass when rendering (default: 1 on CPU, more on GPU).")
 TEMPORAL = click.option("--temporal", default="auto", show_default=True, metavar="auto|off|STRENGTH",

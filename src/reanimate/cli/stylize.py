@@ -16,8 +16,9 @@ from reanimate.core.errors import UserError
 @click.option("--train-seconds", type=click.FloatRange(0), default=None,
               help="Training time budget (default: 180 s on CPU, 30 s on CUDA).")
 @click.option("--iterations", type=click.IntRange(0), default=None, help="Training budget in steps instead.")
-@click.option("--preset", default="paper", show_default=True,
-              help="paper (reference 'P' network), fast (4x lighter, for CPUs) or a YAML file.")
+@click.option("--preset", default="auto", show_default=True,
+              help="auto (fast on a CPU, paper on a GPU), paper (reference 'P' network), fast (4x lighter) "
+                   "or a YAML file.")
 @click.option("--patch-size", type=int, default=None, help="Wp, training patch side (preset: 32).")
 @click.option("--batch-size", type=int, default=None, help="Nb, patches per step (preset: 40).")
 @click.option("--lr", type=float, default=None, help="Learning rate (preset: 4e-4).")

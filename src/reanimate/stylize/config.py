@@ -2,9 +2,12 @@
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reanimate.core.config import load_preset
+
+if TYPE_CHECKING:
+    import torch
 
 PRESET_DIR = Path(__file__).parent / "presets"
 BACKBONES = ("inception", "vgg19", "none")
@@ -85,6 +88,16 @@ class StylizeConfig:
     def model_dict(self) -> dict[str, Any]:
         """The part a saved model needs to rebuild its generator."""
         return {"filters": list(self.filters), "resblocks": self.resblocks, "in_channels": self.in_channels}
+
+
+def resolve_preset(preset: str, device: "torch.device") -> str:
+    """"auto" becomes the network that reaches a given quality soonest on `device`: "fast" on a CPU
+    (4x the steps per second of "paper", and ahead of it at every budget up to minutes; see
+    benchmarks/RESULTS.md), "paper" on a GPU, where the reference network is fast enough.
+    Any other name or YAML file is returned as it is."""
+    if preset != "auto":
+        return preset
+    return "fast" if device.type == "cpu" else "paper"
 
 
 def preset_names() -> list[str]:

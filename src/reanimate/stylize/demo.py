@@ -17,6 +17,7 @@ from reanimate.io.image import contact_sheet, fit_side, write_png
 from reanimate.io.samples import sample_clip
 from reanimate.io.video import open_video
 from reanimate.metrics import psnr, ssim
+from reanimate.stylize.config import resolve_preset
 from reanimate.stylize.filters import FILTERS
 from reanimate.stylize.job import stylize_video, suggest_video_keyframes
 from reanimate.stylize.pipeline import Stylizer
@@ -38,7 +39,7 @@ def run_demo(out: str | Path = "demo-out", clip: str = "bikes", style: str = "wa
         style: the filter standing in for the artist: watercolor or pencil.
         device: "auto", "cpu", "cuda" or "mps".
         seconds: training budget (default: 150 s on CPU, 30 s on a GPU).
-        preset: network preset (default: "fast" on CPU so the demo takes minutes, "paper" on a GPU).
+        preset: network preset (default "auto": "fast" on CPU so the demo takes minutes, "paper" on a GPU).
         iterations: a budget in steps instead of seconds (the same result on a busy machine).
 
     Returns:
@@ -47,7 +48,7 @@ def run_demo(out: str | Path = "demo-out", clip: str = "bikes", style: str = "wa
     out = Path(out)
     on_cpu = resolve_device(device).type == "cpu"
     seconds = seconds if seconds is not None else (150.0 if on_cpu else 30.0)
-    preset = preset or ("fast" if on_cpu else "paper")
+    preset = resolve_preset(preset or "auto", resolve_device(device))
     video = open_video(sample_clip(clip))
     painter = FILTERS[style]
     run = out / f"run-{clip}-{style}"  # its own per clip and style: a rerun resumes only the same training

@@ -20,7 +20,7 @@ from reanimate.core.progress import say
 from reanimate.io.flow import compute_flow
 from reanimate.io.image import write_png
 from reanimate.io.video import Video, check_output_free, open_video
-from reanimate.stylize.config import StylizeConfig, load_config
+from reanimate.stylize.config import StylizeConfig, load_config, resolve_preset
 from reanimate.stylize.consistency import parse_strength
 from reanimate.stylize.data import load_keyframes
 from reanimate.stylize.inputs import training_inputs
@@ -55,26 +55,33 @@ def preview_indices(num_frames: int, keys=(), count: int = 3) -> list[int]:
 
 
 def train_keyframes(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] | None = None, *,
-                    config: StylizeConfig | None = None, preset: str = "paper", iterations: int | None = None,
+                    config: StylizeConfig | None = None, preset: str = "auto", iterations: int | None = None,
                     seconds: float | None = None, device: str = "auto", seed: int = 0,
                     run_dir: PathLike | None = None, precision: str = "auto", show_progress: bool = True,
                     **overrides: Any) -> Stylizer:
     """Train a network on the keyframes; see `reanimate.api.train` for the arguments."""
     video = as_video(video)
-    config = config or load_config(preset, **overrides)
+    chosen = resolve_device(device)
+    config = config or load_config(resolve_preset(preset, chosen), **overrides)
     keyframes = load_keyframes(video, keys, masks)
     if run_dir is not None:
         check_writable(Path(run_dir) / "preview.png")  # before the training, not at its first save
     if iterations is None and seconds is None:
-        seconds = DEFAULT_SECONDS[resolve_device(device).type]
+        seconds = DEFAULT_SECONDS[chosen.type]
     # Without a run folder, guides still need a flow cache: a throwaway one, removed afterwards.
     scratch = tempfile.mkdtemp(prefix="reanimate-flow-") if config.needs_flow and run_dir is None else None
     try:
         inputs, seeds = training_inputs(video, keyframes, config, run_dir or scratch, seed, show_progress)
         previews = preview_indices(len(video), keys) if run_dir else []
         previews = video.read_many(previews) if previews else None
-        trainer = Trainer(config, keyframes, run_dir, device, seed, previews, inputs, seeds)
+        trainer = Trainer(config, keyframes, run_dir, chosen, seed, previews, inputs, seeds, precision)
+        say(f"network: preset {config.preset}{' (auto)' if preset == 'auto' else ''} on {chosen}, "
+            f"{str(trainer.dtype).removeprefix('torch.')}; {video.width}x{video.height}, {len(keyframes)} keyframe(s)",
+            show_progress)
         trainer.train(iterations=iterations, seconds=seconds, show_progress=show_progress)
+        # A time budget buys a different number of steps on a busy or slower machine: say how many.
+        say(f"trained {trainer.step} steps in {trainer.elapsed:.0f} s ({trainer.step / max(trainer.elapsed, 1e-9):.1f} "
+            f"steps/s); --iterations {trainer.step} repeats this training exactly", show_progress)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from reanimate.core.background import WriteBehind, read_ahead
 from reanimate.core.checkpoint import load_model_folder, load_weights, save_model_folder
-from reanimate.core.device import resolve_device
+from reanimate.core.device import compute_dtype, resolve_device
 from reanimate.core.errors import UserError, brief
 from reanimate.core.files import work_dir_for
 from reanimate.core.progress import progress, say
@@ -102,7 +103,8 @@ class Stylizer:
         generator: the trained `Generator`.
         config: the saved model configuration (see `config_dict`).
         device: "auto", "cpu", "cuda", "cuda:N" or "mps".
-        precision: "auto" (half on CUDA, float elsewhere), "fp16" or "fp32".
+        precision: "auto" (float16 on CUDA, bfloat16 on a CPU with native bf16, float32 elsewhere),
+            "bf16", "fp16" or "fp32" (`core.device.compute_dtype`).
         tile: frames with a side longer than this are rendered in tiles (bounded memory).
         seeds: guide points per keyframe, for models trained with `guide="gauss"`.
 
@@ -114,11 +116,11 @@ class Stylizer:
     def __init__(self, generator: Generator, config: dict, device: str | torch.device = "auto",
                  precision: str = "auto", tile: int | None = None, seeds: list[Seeds] | None = None):
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
-        if precision not in ("auto", "fp16", "fp32"):
-            raise UserError(f"--precision {precision!r} must be auto, fp16 or fp32")
-        half = precision == "fp16" or (precision == "auto" and self.device.type == "cuda")
-        self.dtype = torch.float16 if half else torch.float32
-        self.generator = generator.to(self.device, self.dtype).eval()
+        self.dtype = compute_dtype(precision, self.device)
+        # channels_last: oneDNN's and cuDNN's fast convolution layout (on CPU 15 % faster in float32,
+        # 30 % in bfloat16; benchmarks/RESULTS.md).
+        self.memory_format = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
+        self.generator = generator.to(self.device, self.dtype, memory_format=self.memory_format).eval()
         self.config = config
         self.seeds = seeds or []
         # On the GPU whole 4K frames fit; on CPU tiles keep memory near 1 GB for the paper network.
@@ -160,7 +162,7 @@ class Stylizer:
     @torch.inference_mode()
     def stylize_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) network input in [-1, 1] -> (B, 3, H, W) float32 output on the CPU."""
-        x = x.to(self.device, self.dtype, non_blocking=True)
+        x = x.to(self.device, self.dtype, non_blocking=True).contiguous(memory_format=self.memory_format)
         return run_tiled(self.generator, x, self.tile).float().cpu()
 
     def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
@@ -187,7 +189,8 @@ class Stylizer:
         """
         batch_size = batch_size or self.default_batch_size(video.height, video.width)
         inputs = self.inputs(video, work_dir, show_progress)
-        rendered = self._batches(inputs(indices), batch_size)
+        # Decoding and building the next inputs run on another thread while the network computes.
+        rendered = self._batches(read_ahead(inputs(indices), depth=batch_size + 1), batch_size)
         strength = parse_strength(temporal)
         self.temporal_pass = None
         if strength == 0.0 or len(video) < 2:
@@ -239,9 +242,9 @@ class Stylizer:
         writer = FrameWriter(out, video.fps, overwrite=overwrite)
         stream = self.stream(video, wanted, batch_size, work_dir, show_progress, temporal)
         bar = progress(len(wanted), "render", "frame", enabled=show_progress)
-        with bar, writer:
+        with bar, writer, WriteBehind() as behind:  # encoding runs beside the next frame's compute
             for index, styled in stream:
-                writer.write(styled, video.frame_name(index))
+                behind.submit(writer.write, styled, video.frame_name(index))
                 bar.update(1)
         if self.temporal_pass is not None:
             say(self.temporal_pass.report.summary(self.temporal_pass.chosen), show_progress)
