@@ -96,6 +96,19 @@ def render(model: PathLike | Stylizer, video: PathLike | Video, out: PathLike, *
                             batch_size=batch_size, tile=tile, overwrite=overwrite, show_progress=show_progress)
 
 
+def export_onnx(model: PathLike, out: PathLike, *, overwrite: bool = False, check: bool = True) -> Path:
+    """Write a saved stylization model's network as ONNX (input and output (B, C, H, W) in [-1, 1], H and W
+    multiples of 4), for ONNX Runtime and other tools; `check` runs it in ONNX Runtime against PyTorch
+    first. Needs the `onnx` extra (pip install 'reanimate[onnx]').
+
+    Example:
+        >>> export_onnx("my-style", "my-style.onnx")
+    """
+    from reanimate.stylize.export import export_onnx as export
+
+    return export(model, out, overwrite=overwrite, check=check)
+
+
 def metrics(output: PathLike | Video, video: PathLike | Video, truth: PathLike | Video | None = None, *,
             work_dir: PathLike | None = None, show_progress: bool = True) -> dict[str, Any]:
     """Flicker of a stylized output (flow-warped temporal error), and PSNR / SSIM against a known truth.

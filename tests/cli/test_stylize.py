@@ -207,3 +207,26 @@ def test_the_same_iterations_and_seed_give_the_same_video_and_the_log_says_what_
                      "--train-seconds", "1", *TINY[2:-1])  # no --preset: auto
     assert auto.returncode == 0, auto.stderr
     assert "network: preset fast (auto) on cpu" in auto.stderr and "--iterations" in auto.stderr, auto.stderr
+
+
+def test_export_writes_an_onnx_file_that_runs_like_the_model(tmp_path, clip_mp4, painted, frames):
+    ort = pytest.importorskip("onnxruntime")
+    model = tmp_path / "model"
+    assert reanimate("stylize", clip_mp4, "--key", f"0={painted}", "--out", tmp_path / "o.mp4", "--iterations", "2",
+                     "--save-model", model, *TINY).returncode == 0
+    result = reanimate("export", model, "--onnx", tmp_path / "m.onnx")
+    assert result.returncode == 0 and "wrote" in result.stdout, result.stderr
+    from reanimate.nn.convert import to_tensor
+    from reanimate.stylize.pipeline import Stylizer, pad_to_multiple
+
+    x, height, width = pad_to_multiple(to_tensor(frames[1])[None])  # 38x50 -> 40x52
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": x.numpy()})[0][..., :height, :width]
+    expected = Stylizer.from_pretrained(model, "cpu", "fp32").stylize_tensor(x)[..., :height, :width].numpy()
+    assert np.abs(got - expected).max() < 1e-4
+    again = reanimate("export", model, "--onnx", tmp_path / "m.onnx")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    wrong = reanimate("export", model, "--onnx", tmp_path / "m.pt")
+    assert wrong.returncode == 2 and "must end in .onnx" in wrong.stderr
+    missing = reanimate("export", tmp_path / "nothing", "--onnx", tmp_path / "n.onnx")
+    assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1, missing.stderr

@@ -11,7 +11,7 @@ import click
 from reanimate import __version__
 from reanimate.cli.app import app
 from reanimate.cli.faces import faces
-from reanimate.cli.stylize import demo, keyframes, metrics, render, stylize, tune
+from reanimate.cli.stylize import demo, export, keyframes, metrics, render, stylize, tune
 from reanimate.cli.talk import talk
 from reanimate.core.errors import UserError, brief
 from reanimate.core.files import disk_trouble, shown_path
@@ -23,7 +23,7 @@ def main():
     """Bring pictures to life from a few examples."""
 
 
-for command in (stylize, render, tune, keyframes, metrics, demo, app, faces, talk):
+for command in (stylize, render, export, tune, keyframes, metrics, demo, app, faces, talk):
     main.add_command(command)
 
 

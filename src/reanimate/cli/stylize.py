@@ -2,7 +2,7 @@
 
 import click
 
-from reanimate.cli.options import DEVICE, JSON, QUIET, frame_selection, index_pairs, rendering_options
+from reanimate.cli.options import DEVICE, JSON, OVERWRITE, QUIET, frame_selection, index_pairs, rendering_options
 from reanimate.core.errors import UserError
 
 
@@ -79,6 +79,26 @@ def render(model, video, out, tile, frames, temporal, render_batch, precision, d
     opened, indices = frame_selection(frames, video)
     api.render(model, opened or video, out, frames=indices, temporal=temporal, device=device, precision=precision,
                batch_size=render_batch, tile=tile, overwrite=overwrite, show_progress=not quiet)
+
+
+@click.command()
+@click.argument("model")
+@click.option("--onnx", "onnx_out", required=True, metavar="FILE.onnx", help="Write the network as ONNX here.")
+@click.option("--no-check", is_flag=True, help="Skip running the file in ONNX Runtime against PyTorch.")
+@OVERWRITE
+def export(model, onnx_out, no_check, overwrite):
+    """Export the network of the model folder MODEL for other tools.
+
+    \b
+    Example:
+      reanimate export my-style --onnx my-style.onnx
+    The graph takes (B, C, H, W) in [-1, 1] with H and W multiples of 4 and returns the restyled
+    (B, 3, H, W) in [-1, 1]; C is 3 for models trained without guides.
+    """
+    from reanimate import api
+
+    written = api.export_onnx(model, onnx_out, overwrite=overwrite, check=not no_check)
+    click.echo(f"wrote {written}")
 
 
 @click.command()

@@ -1,5 +1,6 @@
 """The stylization model and training configuration, with its named presets."""
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,18 @@ if TYPE_CHECKING:
 PRESET_DIR = Path(__file__).parent / "presets"
 BACKBONES = ("inception", "vgg19", "none")
 GUIDES = ("none", "gauss")
+LR_SCHEDULES = ("constant", "cosine")
+WARMUP, LR_FLOOR = 0.05, 0.05  # of the budget, of lr
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    """The learning rate's multiplier at `progress` (0 to 1) through the training budget."""
+    if schedule == "constant":
+        return 1.0
+    progress = min(max(progress, 0.0), 1.0)
+    if progress < WARMUP:
+        return LR_FLOOR + (1 - LR_FLOOR) * progress / WARMUP
+    return LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * (progress - WARMUP) / (1 - WARMUP)))
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,9 @@ class StylizeConfig:
     patch_size: int = 32  # Wp
     batch_size: int = 40  # Nb
     lr: float = 4e-4  # alpha, for both G and D
+    # "constant" (the paper) or "cosine": a short warm-up, then down to LR_FLOOR of lr at the end of
+    # the budget (seconds or iterations), so the network that is kept is a settled one.
+    lr_schedule: str = "constant"
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 1e-5
     l1_weight: float = 4.0
@@ -60,6 +76,8 @@ class StylizeConfig:
             raise ValueError(f"batch_size must be >= 2 (BatchNorm needs a batch), got {self.batch_size}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.guide not in GUIDES:
             raise ValueError(f"guide must be one of {', '.join(GUIDES)}, got {self.guide!r}")
         if self.guide_sigma <= 0 or self.guide_radius < 2:

@@ -26,7 +26,7 @@ from reanimate.core.seeding import restore_rng_state, rng_state, seed_everything
 from reanimate.io.image import contact_sheet, fit_side, write_png
 from reanimate.nn.convert import to_image, to_tensor
 from reanimate.nn.losses import build_backbone, lsgan_loss, perceptual_loss
-from reanimate.stylize.config import StylizeConfig
+from reanimate.stylize.config import StylizeConfig, lr_factor
 from reanimate.stylize.data import Keyframe, PatchSampler
 from reanimate.stylize.guides import Seeds
 from reanimate.stylize.inputs import InputBuilder
@@ -199,6 +199,7 @@ class Trainer:
         try:
             with bar:
                 while not done():
+                    self._set_lr(self.step / iterations if iterations is not None else self.elapsed / max(seconds, 1e-9))
                     started = time.perf_counter()
                     losses = self.train_step()
                     spent = time.perf_counter() - started
@@ -226,6 +227,12 @@ class Trainer:
         if self.run_dir is not None:
             self.write_preview()
         return self.last_losses
+
+    def _set_lr(self, progress: float) -> None:
+        lr = self.config.lr * lr_factor(self.config.lr_schedule, progress)
+        for optimizer in (self.opt_g, self.opt_d):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
 
     # -- resume --------------------------------------------------------------------------------
 
