@@ -71,3 +71,34 @@ def test_an_error_in_the_loop_is_not_hidden_by_the_writes():
         with WriteBehind() as behind:
             behind.submit(lambda: None)
             raise KeyError("from the loop")
+
+
+def test_leaving_by_an_exception_skips_the_queued_calls_and_waits_for_the_running_one():
+    done = []
+
+    def slow(i):
+        time.sleep(0.05)
+        done.append(i)
+
+    with pytest.raises(KeyboardInterrupt):
+        with WriteBehind(depth=8) as behind:
+            for i in range(8):
+                behind.submit(slow, i)
+            raise KeyboardInterrupt
+    settled = list(done)
+    time.sleep(0.2)
+    assert done == settled and len(done) <= 2  # nothing ran after the block was left
+
+
+def test_a_producer_stopped_early_is_closed():
+    closed = threading.Event()
+
+    def items():
+        try:
+            yield from range(1000)
+        finally:
+            closed.set()
+
+    for item in read_ahead(items(), depth=1):
+        break
+    assert closed.wait(2)

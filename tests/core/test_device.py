@@ -14,6 +14,7 @@ def test_auto_precision_follows_the_hardware(monkeypatch):
     assert compute_dtype("auto", cpu) == torch.float32 == compute_dtype("auto", cpu, training=True)
     assert compute_dtype("auto", cuda) == torch.float16 and compute_dtype("auto", cuda, training=True) == torch.bfloat16
     assert compute_dtype("fp16", cuda, training=True) == torch.bfloat16  # fp16 training would need loss scaling
+    assert compute_dtype("fp16", cpu, training=True) == torch.float32
     assert compute_dtype("fp32", cpu) == torch.float32 and compute_dtype("bf16", cpu) == torch.bfloat16
     with pytest.raises(UserError, match="must be one of"):
         compute_dtype("int8", cpu)

@@ -84,3 +84,16 @@ def test_a_stylization_folder_is_not_loaded_as_something_else(tmp_path):
     save_model_folder(tmp_path / "m", {"kind": "reanimate.talking_head"}, {"w": torch.zeros(1)})
     with pytest.raises(UserError, match="not a stylization model"):
         Stylizer.from_pretrained(tmp_path / "m", "cpu")
+
+
+def test_an_interrupted_run_finishes_with_its_own_settings_under_preset_auto(tiny_config, frame_folder, frames,
+                                                                             tmp_path, capfd):
+    from reanimate import api
+
+    painted = {0: 255 - frames[0]}
+    started = api.train(frame_folder, painted, config=tiny_config, iterations=2, device="cpu", run_dir=tmp_path / "run",
+                        show_progress=False)
+    assert started.config["training"]["steps"] == 2
+    finished = api.train(frame_folder, painted, iterations=3, device="cpu", run_dir=tmp_path / "run")  # preset auto
+    assert "resuming from training-state-0000002.pt" in capfd.readouterr().err
+    assert finished.config["model"] == started.config["model"] and finished.config["training"]["steps"] == 3

@@ -29,7 +29,7 @@ from reanimate.core.errors import UserError
 from reanimate.core.files import atomic_path
 from reanimate.core.progress import progress
 from reanimate.io.video import VIDEO_EXTENSIONS, Video, VideoTooLong, open_video
-from reanimate.stylize.config import StylizeConfig, load_config
+from reanimate.stylize.config import StylizeConfig, load_config, resolve_preset
 from reanimate.stylize.data import Keyframe
 from reanimate.stylize.job import preview_indices, suggest_video_keyframes
 
@@ -341,7 +341,7 @@ class Studio:
         """Train in the background, or resume; after Stop it goes on from the same network.
 
         Args:
-            preset: a preset name ("fast", "paper", a YAML file) or a full `StylizeConfig`; another
+            preset: a preset name ("auto", "fast", "paper", a YAML file) or a full `StylizeConfig`; another
                 preset than the stopped training's starts a new network.
         """
         with self._steering:
@@ -350,7 +350,8 @@ class Studio:
             self.need_video()
             if not self.keyframes:
                 raise UserError("add a keyframe first: paint a frame, or upload a painted one")
-            config = preset if isinstance(preset, StylizeConfig) else load_config(preset)
+            config = preset if isinstance(preset, StylizeConfig) else load_config(
+                resolve_preset(preset, resolve_device(self.device)))
             if self.training:
                 if config != self._config:
                     raise UserError(f"the training runs with preset {self._config.preset!r}: press Stop first "

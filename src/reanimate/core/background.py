@@ -31,6 +31,10 @@ def read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
             _put(ready, (_DONE, None), stop)
         except BaseException as exc:  # handed to the consumer, raised there
             _put(ready, (_DONE, exc), stop)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # a generator stopped early releases what it holds (an open decoder) now
 
     thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
     thread.start()
@@ -63,7 +67,9 @@ class WriteBehind:
 
     `submit(fn, *args)` returns at once; `close()` (or leaving the `with` block) waits for every
     call and raises the first error. After an error, later calls are skipped and the next
-    `submit` raises it, so a failing write (a full disk) stops the loop that feeds it.
+    `submit` raises it, so a failing write (a full disk) stops the loop that feeds it. Leaving the
+    block by an exception skips the queued calls and waits for the running one, so the caller's
+    cleanup (removing a half-written file) never runs beside a write.
 
     Example:
         >>> with WriteBehind() as behind:
@@ -75,6 +81,7 @@ class WriteBehind:
         self._calls: queue.Queue = queue.Queue(maxsize=max(1, depth))
         self._error: BaseException | None = None  # the first failure; later calls are skipped
         self._raised = False
+        self._cancelled = False
         self._thread = threading.Thread(target=self._run, name="write-behind", daemon=True)
         self._thread.start()
 
@@ -83,7 +90,7 @@ class WriteBehind:
             call = self._calls.get()
             if call is None:
                 return
-            if self._error is None:
+            if self._error is None and not self._cancelled:
                 fn, args = call
                 try:
                     fn(*args)
@@ -95,10 +102,26 @@ class WriteBehind:
         self._calls.put((fn, args))
 
     def close(self) -> None:
+        """Wait for every queued call; raise the first error."""
+        self._stop()
+        self._raise_once()
+
+    def cancel(self) -> None:
+        """Skip the calls still queued, and wait for the one running: nothing runs after this."""
+        self._cancelled = True
+        self._stop()
+
+    def _stop(self) -> None:
+        interrupted = None
         if self._thread.is_alive():
             self._calls.put(None)
-            self._thread.join()
-        self._raise_once()
+        while self._thread.is_alive():
+            try:
+                self._thread.join()
+            except KeyboardInterrupt as exc:  # a second Ctrl-C: skip the rest, but still wait, so the
+                self._cancelled, interrupted = True, exc  # caller never cleans up under a running call
+        if interrupted is not None:
+            raise interrupted
 
     def _raise_once(self) -> None:
         if self._error is not None and not self._raised:
@@ -112,9 +135,6 @@ class WriteBehind:
         if exc_type is None:
             self.close()
             return
-        # Already failing: let the queued calls finish (the caller's own cleanup needs them done),
-        # but do not let their error hide the one in flight.
-        try:
-            self.close()
-        except BaseException:
-            pass
+        # Already failing: the queued calls are not wanted (their output is about to be discarded),
+        # and the caller's cleanup must not run beside one of them. Their error would hide this one.
+        self.cancel()

@@ -1,5 +1,6 @@
 """Device selection: one code path for CPU, CUDA and Apple MPS."""
 
+import functools
 from typing import TYPE_CHECKING
 
 from reanimate.core.errors import UserError
@@ -43,6 +44,7 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 _BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")  # native bfloat16 math: Zen 4+, Cooper Lake, Sapphire Rapids+
 
 
+@functools.cache
 def _cpu_has_native_bf16() -> bool:
     """Whether the CPU does bfloat16 arithmetic in hardware (Linux flags). Without it PyTorch emulates
     bf16 and runs slower than float32, so this decides, deterministically, rather than a timing."""
@@ -59,7 +61,8 @@ def compute_dtype(precision: str, device: "torch.device", training: bool = False
 
     auto: on CUDA float16 to render and bfloat16 to train (bf16 needs no loss scaling); on a CPU with
     native bfloat16 (AVX-512 BF16 or AMX) bfloat16 for both, about 2x faster than float32 there;
-    float32 elsewhere. fp16 is a rendering choice (meant for GPUs): training asked for it computes in bfloat16.
+    float32 elsewhere. fp16 is a rendering choice (meant for GPUs): training asked for it computes in
+    bfloat16 on CUDA and in float32 elsewhere.
     """
     import torch
 
@@ -69,5 +72,6 @@ def compute_dtype(precision: str, device: "torch.device", training: bool = False
         if device.type == "cuda":
             return torch.bfloat16 if training else torch.float16
         return torch.bfloat16 if device.type == "cpu" and _cpu_has_native_bf16() else torch.float32
-    return {"bf16": torch.bfloat16, "fp16": torch.bfloat16 if training else torch.float16,
-            "fp32": torch.float32}[precision]
+    if precision == "fp16" and training:
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]

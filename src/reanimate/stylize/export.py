@@ -7,6 +7,7 @@ Measured on a 2-core CPU, ONNX Runtime ran the network no faster than PyTorch's 
 channels-last path (benchmarks/RESULTS.md), so reanimate itself renders with PyTorch.
 """
 
+import inspect
 import io
 import os
 from pathlib import Path
@@ -36,8 +37,11 @@ def to_onnx_bytes(generator: Generator) -> bytes:
     example = torch.zeros(1, generator.enc0[0].in_channels, 8 * MULTIPLE, 8 * MULTIPLE)
     axes = {0: "batch", 2: "height", 3: "width"}
     buffer = io.BytesIO()
+    # The TorchScript exporter: dynamic height and width without tracing guards. Torch >= 2.5 must be
+    # told (its default became the dynamo exporter); older ones have no such argument.
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     torch.onnx.export(generator, (example,), buffer, input_names=["input"], output_names=["output"],
-                      dynamic_axes={"input": axes, "output": axes}, opset_version=OPSET, dynamo=False)
+                      dynamic_axes={"input": axes, "output": axes}, opset_version=OPSET, **legacy)
     return buffer.getvalue()
 
 

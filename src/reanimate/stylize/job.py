@@ -26,7 +26,7 @@ from reanimate.stylize.data import load_keyframes
 from reanimate.stylize.inputs import training_inputs
 from reanimate.stylize.pipeline import Stylizer
 from reanimate.stylize.suggest import suggest_keyframes, suggestion_sheet
-from reanimate.stylize.train import Trainer
+from reanimate.stylize.train import Trainer, unfinished_run_config
 from reanimate.stylize.tune import DEFAULT_GRID, parse_grid, tune
 
 PathLike = str | os.PathLike
@@ -62,8 +62,13 @@ def train_keyframes(video: Video | PathLike, keys: dict[int, Any], masks: dict[i
     """Train a network on the keyframes; see `reanimate.api.train` for the arguments."""
     video = as_video(video)
     chosen = resolve_device(device)
-    config = config or load_config(resolve_preset(preset, chosen), **overrides)
     keyframes = load_keyframes(video, keys, masks)
+    auto = config is None and preset == "auto"
+    if auto and not any(v is not None for v in overrides.values()):
+        config = unfinished_run_config(run_dir, keyframes, seed)  # finish an interrupted run as it began
+        if config is not None:
+            auto = False
+    config = config or load_config(resolve_preset(preset, chosen), **overrides)
     if run_dir is not None:
         check_writable(Path(run_dir) / "preview.png")  # before the training, not at its first save
     if iterations is None and seconds is None:
@@ -75,13 +80,14 @@ def train_keyframes(video: Video | PathLike, keys: dict[int, Any], masks: dict[i
         previews = preview_indices(len(video), keys) if run_dir else []
         previews = video.read_many(previews) if previews else None
         trainer = Trainer(config, keyframes, run_dir, chosen, seed, previews, inputs, seeds, precision)
-        say(f"network: preset {config.preset}{' (auto)' if preset == 'auto' else ''} on {chosen}, "
+        say(f"network: preset {config.preset}{' (auto)' if auto else ''} on {chosen}, "
             f"{str(trainer.dtype).removeprefix('torch.')}; {video.width}x{video.height}, {len(keyframes)} keyframe(s)",
             show_progress)
         trainer.train(iterations=iterations, seconds=seconds, show_progress=show_progress)
         # A time budget buys a different number of steps on a busy or slower machine: say how many.
-        say(f"trained {trainer.step} steps in {trainer.elapsed:.0f} s ({trainer.step / max(trainer.elapsed, 1e-9):.1f} "
-            f"steps/s); --iterations {trainer.step} repeats this training exactly", show_progress)
+        repeat = f"; --iterations {trainer.step} repeats this training exactly" if config.lr_schedule == "constant" else ""
+        say(f"trained {trainer.step} steps in {trainer.elapsed:.0f} s "
+            f"({trainer.step / max(trainer.elapsed, 1e-9):.1f} steps/s){repeat}", show_progress)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -132,7 +138,7 @@ def tune_video(video: Video | PathLike, keys: dict[int, Any], holdout: dict[int,
                **overrides: Any) -> dict[str, Any]:
     """The hyperparameter search of Texler et al. (Sec. 5) on a video; see `reanimate.api.tune`."""
     video = as_video(video)
-    config = load_config(preset, **overrides)
+    config = load_config(resolve_preset(preset, resolve_device(device)), **overrides)
     keyframes = load_keyframes(video, keys, masks)
     truth = load_keyframes(video, holdout)  # the same checks: index in range, size of the video
     inputs, seeds = training_inputs(video, keyframes, config, out, seed, show_progress)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from reanimate.core.checkpoint import latest_training_state, load_training_state, save_training_state
-from reanimate.core.config import to_json
+from reanimate.core.config import from_dict, to_json
 from reanimate.core.device import compute_dtype, resolve_device
 from reanimate.core.errors import UserError
 from reanimate.core.files import write_json
@@ -36,15 +36,40 @@ from reanimate.stylize.pipeline import MODEL_FORMAT, MODEL_KIND, Stylizer, evalu
 PREVIEW_SIDE = 320  # preview frames are scaled so their longer side is at most this
 
 
+# Settings added after runs were saved: at these values they leave the fingerprint as it was, so
+# a run interrupted before an upgrade still resumes.
+ADDED_SETTINGS = {"lr_schedule": "constant"}
+
+
 def fingerprint(config: StylizeConfig, keyframes: list[Keyframe], seed: int) -> str:
     """Identifies a training job: a saved state is resumed only by the same job."""
-    digest = hashlib.sha256(to_json(config).encode())
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if ADDED_SETTINGS.get(k, object()) != v}
+    digest = hashlib.sha256(json.dumps(settings, indent=2, sort_keys=True).encode())
     digest.update(str(seed).encode())
     for key in keyframes:
         digest.update(str(key.index).encode())
         for array in (key.frame, key.style, key.mask):
             digest.update(b"-" if array is None else np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()[:16]
+
+
+def unfinished_run_config(run_dir: str | Path | None, keyframes: list[Keyframe], seed: int) -> StylizeConfig | None:
+    """The settings of a training of these keyframes that `run_dir` holds a state of, if any.
+
+    A run interrupted under other defaults (before `--preset auto`, or on another device) then
+    finishes with its own network instead of starting over.
+    """
+    path = config_path = None
+    if run_dir is not None:
+        path, config_path = latest_training_state(run_dir), Path(run_dir) / "config.json"
+    if path is None or not config_path.is_file():
+        return None
+    try:
+        config = from_dict(StylizeConfig, json.loads(config_path.read_text()), str(config_path))
+        job = load_training_state(path).get("job")
+    except (UserError, OSError, ValueError):
+        return None  # damaged: the trainer starts over and says so
+    return config if job == fingerprint(config, keyframes, seed) else None
 
 
 class Trainer:
@@ -189,7 +214,7 @@ class Trainer:
                        initial=min(self.step if iterations is not None else int(self.elapsed), total))
         if self.run_dir is not None and show_progress:
             say(f"training on {self.device}; watch {self.run_dir / 'preview.png'} (refreshed every "
-                f"{preview_every:.0f} s of training)")
+                f"{preview_every:.0f} s of training or more)")
         last_save = self.elapsed
         # A first preview after 2 s (when the paper sees the main structures appear), then periodic ones.
         next_preview = self.elapsed + min(2.0, preview_every)
@@ -229,6 +254,8 @@ class Trainer:
         return self.last_losses
 
     def _set_lr(self, progress: float) -> None:
+        """The schedule's rate at `progress` through the budget (`train` only; `train_step` alone,
+        as the studio runs it without a budget, keeps the rate it has)."""
         lr = self.config.lr * lr_factor(self.config.lr_schedule, progress)
         for optimizer in (self.opt_g, self.opt_d):
             for group in optimizer.param_groups:
