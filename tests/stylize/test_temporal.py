@@ -97,10 +97,26 @@ def test_temporal_filter_removes_flicker_of_a_moving_video(sliding, tmp_path):
 
 def test_temporal_error_is_zero_for_a_still_output_and_grows_when_shuffled(sliding, tmp_path):
     flow = compute_flow(sliding, tmp_path / "flow", show_progress=False)
-    ordered = [e for _, e in warping_errors(sliding, flow)]
+    ordered = [e for _, e, _ in warping_errors(sliding, flow)]
     frames = moving_frames(count=8, height=64, width=96)
     shuffled = write_clip(tmp_path / "shuffled", [frames[i] for i in (0, 5, 2, 7, 1, 6, 3, 4)])
-    assert np.mean([e for _, e in warping_errors(shuffled, flow)]) > 5 * np.mean(ordered)
+    assert np.mean([e for _, e, _ in warping_errors(shuffled, flow)]) > 5 * np.mean(ordered)
     still = write_clip(tmp_path / "still", [frames[0]] * 8)
     still_flow = compute_flow(still, tmp_path / "still-flow", show_progress=False)
-    assert max(e for _, e in warping_errors(still, still_flow)) == 0
+    assert max(e for _, e, _ in warping_errors(still, still_flow)) == 0
+
+
+def test_the_flicker_ratio_leaves_out_scene_cuts(tmp_path):
+    from reanimate.metrics.video import score_video
+
+    first, second = moving_frames(6, 64, 80, seed=0), moving_frames(6, 64, 80, seed=1)  # two unrelated shots
+    footage = write_clip(tmp_path / "footage", first + second)
+    steady = score_video(footage, footage, work_dir=tmp_path / "w", show_progress=False)
+    assert steady["scene_cuts"] == [5] and len(steady["temporal_errors"]) == 11
+    assert steady["flicker_ratio"] == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    flickering = write_clip(tmp_path / "flicker", [np.clip(f.astype(int) + rng.integers(-40, 40), 0, 255).astype(np.uint8)
+                                                   for f in first + second])
+    noisy = score_video(flickering, footage, work_dir=tmp_path / "w", show_progress=False)
+    # The cut's pair would dominate both means (its footage error is the largest by far) and hide the flicker.
+    assert noisy["scene_cuts"] == [5] and noisy["flicker_ratio"] > 3

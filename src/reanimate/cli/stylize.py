@@ -202,8 +202,12 @@ def metrics(output, video, truth, work_dir, as_json, quiet):
         click.echo(json.dumps(result, indent=2))
         return
     click.echo(f"frames          {result['frames']}")
-    click.echo(f"temporal error  {result['temporal_error']:.6f}  (mean over {len(result['temporal_errors'])} "
-               "consecutive pairs; lower = less flicker)")
+    cuts = result["scene_cuts"]
+    click.echo(f"temporal error  {result['temporal_error']:.6f}  (mean over "
+               f"{len(result['temporal_errors']) - len(cuts)} consecutive pairs; lower = less flicker)")
+    if cuts:
+        click.echo(f"scene cuts      {len(cuts)} left out (after frames {', '.join(map(str, cuts[:10]))}"
+                   f"{', ...' if len(cuts) > 10 else ''})")
     click.echo(f"flicker ratio   {result['flicker_ratio']:.3f}  (over the input video's own "
                f"{result['input_temporal_error']:.6f}; 1.0 = as steady as the footage)")
     if "psnr" in result:

@@ -12,7 +12,7 @@ from reanimate.core.files import work_dir_for
 from reanimate.io.flow import compute_flow
 from reanimate.io.video import Video, open_video
 from reanimate.metrics.image import psnr, ssim
-from reanimate.metrics.temporal import warping_errors
+from reanimate.metrics.temporal import CUT_FRACTION, warping_errors
 
 
 def score_video(output: Video | str | os.PathLike, video: Video | str | os.PathLike,
@@ -23,7 +23,9 @@ def score_video(output: Video | str | os.PathLike, video: Video | str | os.PathL
 
     The flicker ratio is the output's temporal error over the input video's own (same flow, same
     occlusion mask): 1.0 = as steady as the footage; noise and lighting changes of the footage count
-    in both, so the ratio compares clips of any kind.
+    in both, so the ratio compares clips of any kind. Pairs across a scene cut ("scene_cuts": t for
+    the pair t, t+1; less than a fifth of frame t found again in t+1) are left out of both means;
+    "temporal_errors" lists every pair.
 
     The optical flow of `video` is cached in `work_dir`/flow (default: `OUTPUT-stem-run`, where
     `reanimate stylize` keeps it).
@@ -34,11 +36,16 @@ def score_video(output: Video | str | os.PathLike, video: Video | str | os.PathL
     if output.size != video.size:
         raise UserError(f"the output is {output.width}x{output.height} but the video is {video.width}x{video.height}")
     flow = compute_flow(video, flow_dir, show_progress=show_progress)
-    errors = [e for _, e in warping_errors(output, flow)]
-    footage = [e for t, e in warping_errors(video, flow) if t < len(errors)]
-    mean, footage_mean = (float(np.mean(e)) if e else 0.0 for e in (errors, footage))
+    errors = [e for _, e, _ in warping_errors(output, flow)]
+    footage = [(e, found) for t, e, found in warping_errors(video, flow) if t < len(errors)]
+    # Across a scene cut nothing moves from one frame to the next: both errors are huge and the ratio
+    # of their means would be set by the cuts, not by what a viewer sees as flicker.
+    cuts = [t for t, (_, found) in enumerate(footage) if found < CUT_FRACTION]
+    kept = [t for t in range(len(footage)) if t not in set(cuts)]
+    mean, footage_mean = (float(np.mean(e)) if e else 0.0 for e in ([errors[t] for t in kept],
+                                                                      [footage[t][0] for t in kept]))
     result: dict[str, Any] = {"frames": len(output), "temporal_error": mean, "temporal_errors": errors,
-                              "input_temporal_error": footage_mean,
+                              "input_temporal_error": footage_mean, "scene_cuts": cuts,
                               "flicker_ratio": mean / footage_mean if footage_mean > 0 else float("nan")}
     if truth is not None:
         if (len(truth), truth.size) != (len(output), output.size):

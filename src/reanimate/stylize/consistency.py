@@ -26,10 +26,10 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.io.flow import FlowField, pixel_grid, resize_flow, trace_grid
+from reanimate.metrics.temporal import CUT_FRACTION  # the metric's threshold for a scene cut: start afresh
 
 MAX_STRENGTH = 0.9  # more carries stale texture into places where the flow is slightly wrong
 COLOUR_SIGMA = 30.0  # input levels (RMS over channels): where the footage changes more, the fresh render wins
-CUT_FRACTION = 0.2  # fewer traceable pixels than this: a scene cut, start afresh
 TARGET_RATIO = 1.0  # auto aims at a result as steady as the footage itself
 START_STRENGTH = 0.5  # auto's first guess, corrected within a few frames
 GAIN = 0.5  # auto's strength step per frame per unit of log(flicker ratio / target)
