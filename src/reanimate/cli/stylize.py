@@ -19,8 +19,8 @@ from reanimate.core.errors import UserError
 @click.option("--preset", default="auto", show_default=True,
               help="auto (fast on a CPU, paper on a GPU), paper (reference 'P' network), fast (4x lighter) "
                    "or a YAML file.")
-@click.option("--patch-size", type=int, default=None, help="Wp, training patch side (fast: 24, paper: 32).")
-@click.option("--batch-size", type=int, default=None, help="Nb, patches per step (fast: 20, paper: 40).")
+@click.option("--patch-size", type=int, default=None, help="Wp, training patch side (preset: 32).")
+@click.option("--batch-size", type=int, default=None, help="Nb, patches per step (preset: 40).")
 @click.option("--lr", type=float, default=None, help="Learning rate (preset: 4e-4).")
 @click.option("--resblocks", type=int, default=None, help="Nr, residual blocks (preset: 7).")
 @click.option("--perceptual", type=click.Choice(["inception", "vgg19", "none"]), default=None,

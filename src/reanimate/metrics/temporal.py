@@ -15,7 +15,6 @@ from reanimate.core.errors import UserError
 from reanimate.io.flow import FlowField, resize_flow, trace_grid, warp_by
 from reanimate.io.video import Video
 
-
 CUT_FRACTION = 0.2  # less of a frame found again in the next than this: a scene cut
 CUT_COLOUR = 30.0  # input levels (RMS over channels) a traced pixel may change by and still be the same place
 
