@@ -97,3 +97,18 @@ def test_an_interrupted_run_finishes_with_its_own_settings_under_preset_auto(tin
     finished = api.train(frame_folder, painted, iterations=3, device="cpu", run_dir=tmp_path / "run")  # preset auto
     assert "resuming from training-state-0000002.pt" in capfd.readouterr().err
     assert finished.config["model"] == started.config["model"] and finished.config["training"]["steps"] == 3
+
+
+def test_the_cosine_schedule_warms_up_decays_to_the_budget_and_the_trainer_applies_it(tiny_config, frames):
+    import dataclasses
+
+    from reanimate.stylize.config import LR_FLOOR, lr_factor
+
+    assert lr_factor("constant", 0.7) == 1.0
+    assert lr_factor("cosine", 0.0) == pytest.approx(LR_FLOOR) and lr_factor("cosine", 0.05) == pytest.approx(1.0)
+    assert lr_factor("cosine", 0.5) > lr_factor("cosine", 0.9) > lr_factor("cosine", 1.0) == pytest.approx(LR_FLOOR)
+    trainer = Trainer(dataclasses.replace(tiny_config, lr_schedule="cosine"), keyframes(frames), device="cpu")
+    trainer.train(iterations=10, show_progress=False)
+    rate = trainer.opt_g.param_groups[0]["lr"]
+    assert rate == pytest.approx(tiny_config.lr * lr_factor("cosine", 0.9))  # set before the last step
+    assert trainer.opt_d.param_groups[0]["lr"] == rate
