@@ -9,6 +9,7 @@ from reanimate.core.errors import UserError
 from reanimate.faces.align import resize_crop
 from reanimate.faces.raster import draw_landmarks
 from reanimate.faces.store import ClipFile, FaceDataset
+from reanimate.faces.warp import FaceWarp, nearest_shot
 from reanimate.nn.convert import to_tensor
 
 
@@ -31,20 +32,22 @@ class EpisodeDataset(torch.utils.data.Dataset):
     Returns items as dicts of float tensors in [-1, 1]: `frames` and `landmarks` (K, 3, S, S),
     `target` and `target_landmarks` (3, S, S), plus `video` (the clip's index in the dataset,
     below `num_videos`, for the discriminator's per-video W_i) and `identity` (index into the
-    dataset's `identities`).
+    dataset's `identities`). With `warp_guide`, also `guide` (3, S, S): the K frame nearest the
+    target in pose and expression, warped to the target's landmarks (what a guided generator sees;
+    about a millisecond at 64 px, so DataLoader workers keep up).
 
     With a DataLoader, `set_epoch` reaches workers started after it: use the default
     `persistent_workers=False`, or every epoch repeats the episodes of the first.
     """
 
     def __init__(self, dataset: "FaceDataset | str | os.PathLike", k: int = 8, size: int | None = None,
-                 seed: int = 0, skip_short: bool = False, holdout: int = 0):
+                 seed: int = 0, skip_short: bool = False, holdout: int = 0, warp_guide: bool = False):
         self.data = dataset if isinstance(dataset, FaceDataset) else FaceDataset(dataset)
         if k < 1:
             raise UserError(f"K must be at least 1, got {k}")
         if holdout < 0:
             raise UserError(f"holdout must be >= 0, got {holdout}")
-        self.k, self.seed, self.epoch, self.holdout = k, seed, 0, holdout
+        self.k, self.seed, self.epoch, self.holdout, self.warp_guide = k, seed, 0, holdout, warp_guide
         self.size = size or self.data.size
         short = [c for c in self.data.clips if c.frames - holdout < k + 1]
         if short and not skip_short:
@@ -74,13 +77,35 @@ class EpisodeDataset(torch.utils.data.Dataset):
 
     def pairs(self, clip_id: int, positions) -> tuple[torch.Tensor, torch.Tensor]:
         """Frames and their landmark images, each (len(positions), 3, S, S), of crops of one clip."""
+        frames, _, marks = self._crops(clip_id, positions)
+        return frames, marks
+
+    def _crops(self, clip_id: int, positions) -> tuple[torch.Tensor, list[tuple[np.ndarray, np.ndarray]], torch.Tensor]:
+        """(frames (N, 3, S, S), the crops as (uint8 image, (68, 2) landmarks), landmark images (N, 3, S, S))."""
         clip = self._clip(clip_id)
-        frames, marks = [], []
-        for frame, points in zip(clip.frames(positions), clip.landmarks[list(positions)]):
-            frame, points = resize_crop(frame, points, self.size)
-            frames.append(to_tensor(frame))
-            marks.append(to_tensor(draw_landmarks(points, (self.size, self.size))))
-        return torch.stack(frames), torch.stack(marks)
+        crops = [resize_crop(frame, points, self.size)
+                 for frame, points in zip(clip.frames(positions), clip.landmarks[list(positions)])]
+        frames = torch.stack([to_tensor(frame) for frame, _ in crops])
+        marks = torch.stack([to_tensor(draw_landmarks(points, (self.size, self.size))) for _, points in crops])
+        return frames, crops, marks
+
+    def _episode(self, clip_id: int, positions: list[int]) -> dict:
+        """The K frames `positions[:-1]` and the target `positions[-1]` of a clip, as an item."""
+        frames, crops, marks = self._crops(clip_id, positions)
+        info = self.data.clips[clip_id]
+        item = {
+            "frames": frames[:-1],  # (K, 3, S, S)
+            "landmarks": marks[:-1],  # (K, 3, S, S)
+            "target": frames[-1],  # (3, S, S)
+            "target_landmarks": marks[-1],
+            "video": clip_id,
+            "identity": self.identity_of[info.identity],
+        }
+        if self.warp_guide:
+            target = crops[-1][1]
+            shot, _ = nearest_shot(np.stack([points for _, points in crops[:-1]]), target)
+            item["guide"] = to_tensor(FaceWarp(*crops[shot])(target).image)
+        return item
 
     def __getitem__(self, index: "int | tuple[int, int]") -> dict:
         """Episode of clip `index`; `(index, epoch)` names the epoch too (samplers use this: the
@@ -92,16 +117,7 @@ class EpisodeDataset(torch.utils.data.Dataset):
         clip_id = self.clip_ids[index]
         rng = np.random.default_rng((self.seed, epoch, index))
         picks = rng.choice(len(self._clip(clip_id)) - self.holdout, self.k + 1, replace=False)
-        frames, marks = self.pairs(clip_id, [int(p) for p in picks])  # (K+1, 3, S, S) each
-        info = self.data.clips[clip_id]
-        return {
-            "frames": frames[:-1],  # (K, 3, S, S)
-            "landmarks": marks[:-1],  # (K, 3, S, S)
-            "target": frames[-1],  # (3, S, S)
-            "target_landmarks": marks[-1],
-            "video": clip_id,
-            "identity": self.identity_of[info.identity],
-        }
+        return self._episode(clip_id, [int(p) for p in picks])
 
     def heldout(self, index: int, target: int) -> dict:
         """An evaluation episode of clip `index`: K training frames (fixed per clip) and held-out
@@ -112,7 +128,4 @@ class EpisodeDataset(torch.utils.data.Dataset):
         length = len(self._clip(clip_id))
         rng = np.random.default_rng((self.seed, 2**31 - 2, index))
         picks = [int(p) for p in rng.choice(length - self.holdout, self.k, replace=False)]
-        frames, marks = self.pairs(clip_id, picks + [length - self.holdout + target])
-        info = self.data.clips[clip_id]
-        return {"frames": frames[:-1], "landmarks": marks[:-1], "target": frames[-1], "target_landmarks": marks[-1],
-                "video": clip_id, "identity": self.identity_of[info.identity]}
+        return self._episode(clip_id, picks + [length - self.holdout + target])

@@ -41,6 +41,26 @@ def apply_similarity(points: np.ndarray, transform) -> np.ndarray:
     return (scale * points @ rotation.T + shift).astype(np.float32)
 
 
+SHAPE_WEIGHTS = np.ones(68, np.float32)
+SHAPE_WEIGHTS[list(EYES) + list(OUTER_LIPS) + list(INNER_LIPS)] = 2.0  # expression lives in the eyes and mouth
+
+
+def shape_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """How different two faces' poses and expressions are: weighted landmark distance after a
+    similarity alignment, over the face size."""
+    aligned = apply_similarity(a, similarity(a, b))
+    scale = np.ptp(b, axis=0).max() + 1e-6
+    return float((SHAPE_WEIGHTS * np.linalg.norm(aligned - b, axis=1)).sum() / SHAPE_WEIGHTS.sum() / scale)
+
+
+def nearest_shot(shots: np.ndarray, target: np.ndarray, leave_out: int | None = None) -> tuple[int, list[float]]:
+    """(index of the shot (T, 68, 2) nearest `target` in pose and expression, every shot's distance);
+    `leave_out` names a shot not to choose (the target's own, when there are others)."""
+    distances = [shape_distance(p, target) for p in shots]
+    ranked = [i for i in np.argsort(distances) if i != leave_out or len(shots) == 1]
+    return int(ranked[0]), distances
+
+
 def head_points(points: np.ndarray) -> np.ndarray:
     """(K, 2) points beyond the 68 landmarks: a forehead arc and a wider ring around the head."""
     brows, chin = points[list(BROWS)], points[8]

@@ -15,7 +15,7 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress, say
-from reanimate.faces.align import fixed_crop, stable_crops
+from reanimate.faces.align import fixed_crop, resize_crop, stable_crops
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.motion import MOTION_MODES, drive
 from reanimate.faces.paste import paste_face
@@ -81,10 +81,16 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
     detector = LandmarkDetector()
     found = find_shots(sources, shots, detector, face)
     reference = found[0]  # its whole frame is the picture the face is pasted back into
-    size = model.config.image_size if model is not None else (size or warp_size(reference))
+    # The paper's generator draws at its own size; the warp and a guided generator (which blends its
+    # corrections over the warp) work at the face's own size.
+    plain_model = model is not None and not model.config.warp_guide
+    size = model.config.image_size if plain_model else (size or warp_size(reference))
     crops, shot_images, shot_points = crop_shots(found, size)
     if model is not None:
-        avatar = Avatar(model, shot_images, shot_points, device)
+        own = model.config.image_size
+        small = [resize_crop(f, p, own) for f, p in zip(shot_images, shot_points)]
+        avatar = Avatar(model, [f for f, _ in small], np.stack([p for _, p in small]), device,
+                        detail=(shot_images, shot_points))
         if finetune_steps or finetune_seconds:
             avatar.finetune(finetune_steps, finetune_seconds, show_progress=show_progress)
         if save_person is not None:
@@ -104,7 +110,9 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
         for start in range(0, len(targets), CHUNK):
             chunk = range(start, min(start + CHUNK, len(targets)))
             if model is not None:  # the generator's colours are its own: matched to the photo's when pasted
-                drawn = [(face, True) for face in avatar.render(landmark_images(targets[chunk.start:chunk.stop], size))]
+                at = targets[chunk.start:chunk.stop]
+                marks = landmark_images((at + 0.5) * (avatar.size / size) - 0.5, avatar.size)
+                drawn = [(face, True) for face in avatar.render(marks, at)]
             else:  # a shot other than the photo pasted into may differ in light: matched too
                 drawn = [(avatar.render(targets[i], driver_crops[i], driver_points[i]), avatar.current != 0)
                          for i in chunk]

@@ -10,7 +10,8 @@ from reanimate.core.config import load_preset
 PRESET_DIR = Path(__file__).parent / "presets"
 BACKBONES = ("inception", "vgg19", "none")
 MODEL_FIELDS = ("image_size", "channels", "max_channels", "embed_dim", "bottleneck", "res_blocks",
-                "attention_down", "attention_up")
+                "attention_down", "attention_up", "warp_guide")
+MODEL_DEFAULTS = {"warp_guide": False}  # model fields added later: what models saved before them were
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class TalkConfig:
     res_blocks: int = 4  # AdaIN residual blocks at the bottleneck
     attention_down: int = 32  # self-attention after the down block reaching this resolution (0 = none)
     attention_up: int = 64  # ... and in the generator's up path
+    # The generator also sees the source warped to the target landmarks and draws a correction over
+    # it (a face and where to blend it in) instead of the whole face; off = the paper's generator.
+    warp_guide: bool = False
     # Meta-learning (Sec. 3.2).
     k: int = 8  # frames per episode that make the person embedding
     batch_size: int = 2  # episodes per step and process
@@ -73,6 +77,8 @@ class TalkConfig:
             raise ValueError("vggface_weight > 0 needs vggface_weights (a VGG-Face file: see the README)")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not isinstance(self.warp_guide, bool):
+            raise ValueError(f"warp_guide must be true or false, got {self.warp_guide!r}")
         if not (self.lr_g > 0 and self.lr_d > 0):
             raise ValueError("learning rates must be > 0")
 
@@ -83,6 +89,13 @@ class TalkConfig:
 
     def model_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in MODEL_FIELDS}
+
+
+def model_settings(saved: dict[str, Any]) -> dict[str, Any]:
+    """The network settings of a saved model's `model` entry; fields added since it was saved take
+    the value that reproduces it (KeyError names a field that is missing and has no such value)."""
+    return {name: saved[name] if name in saved or name not in MODEL_DEFAULTS else MODEL_DEFAULTS[name]
+            for name in MODEL_FIELDS}
 
 
 def load_config(preset: str = "paper", **overrides: Any) -> TalkConfig:

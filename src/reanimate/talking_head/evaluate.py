@@ -59,7 +59,7 @@ def evaluate(model_dir, dataset, shots=(1, 8, 32), targets: int = 8, finetune_st
                     avatar = Avatar(model, shot_frames, shot_points, device)
                     if steps:
                         avatar.finetune(steps, show_progress=False)
-                    fakes = avatar.render(marks)
+                    fakes = avatar.render(marks, real_points)
                     _score(results[name], fakes, real, real_points, describe)
                     bar.update()
                 _score(results["copy"], [shot_frames[0]] * len(real), real, real_points, describe,

@@ -5,6 +5,10 @@ Fine-tuning: ψ' = P·ê and the discriminator's w' = w_0 + ê become trainable,
 discriminator are fine-tuned on the T shots (content + adversarial + feature matching, plus a pixel
 L1 that helps the small CPU models; no match term, there is no W_i for a new person). The embedder
 is not changed.
+
+A guided model (`warp_guide`) also warps the nearest shot to every target (`WarpAvatar`'s warp) and
+blends the generator's face over it. Given the shots at a larger size too (`detail`), the blend is
+made at that size: the network corrects at its own resolution, the person's texture stays sharp.
 """
 
 import copy
@@ -12,6 +16,7 @@ import os
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -21,11 +26,13 @@ from reanimate.core.progress import progress
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.raster import draw_landmarks
 from reanimate.faces.shots import crop_shots, find_shots
+from reanimate.faces.warp import nearest_shot
 from reanimate.nn.convert import to_image, to_tensor
-from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig
+from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig, model_settings
 from reanimate.talking_head.losses import Losses
 from reanimate.talking_head.model import TalkingHeadModel
 from reanimate.talking_head.nets.generator import Generator
+from reanimate.talking_head.warp_avatar import WarpAvatar
 
 PERSON_KIND = "talking-head-person"
 
@@ -50,10 +57,12 @@ class Avatar:
         model: a meta-learned `TalkingHeadModel`.
         frames: T face crops, RGB uint8 at the model's size (from `load_shots`).
         points: (T, 68, 2) their landmarks.
+        detail: for a guided model, the same shots as (crops, landmarks) at a larger size; its faces
+            then come out at that size (default: `frames`, `points`).
     """
 
     def __init__(self, model: TalkingHeadModel, frames: list[np.ndarray], points: np.ndarray,
-                 device: torch.device | str = "cpu"):
+                 device: torch.device | str = "cpu", detail: tuple[list[np.ndarray], np.ndarray] | None = None):
         self.model, self.device = model.to(device).eval(), torch.device(device)
         self.size = model.config.image_size
         self.frames = torch.stack([to_tensor(f) for f in frames]).to(self.device)  # (T, 3, S, S)
@@ -64,15 +73,43 @@ class Avatar:
             self.psi = model.generator.psi(self.embedding)  # ψ̂ = P·ê
         self.generator: Generator = model.generator
         self.finetuned_steps = 0
+        self.guided = model.config.warp_guide
+        self.warp = WarpAvatar(*(detail or (frames, points))) if self.guided else None
+
+    @property
+    def out_size(self) -> int:
+        """Side of the faces `render` returns: the detail shots' for a guided model, else the model's."""
+        return self.warp.size if self.guided else self.size
+
+    def guides(self, points: np.ndarray, leave_out_own: bool = False) -> tuple[torch.Tensor, list[np.ndarray]]:
+        """For targets (N, 68, 2) in the detail shots' pixels: the generator's guides (N, 3, S, S) and
+        the warps themselves at the detail size. `leave_out_own`: target n is shot n, warp another."""
+        warped = []
+        for n, target in enumerate(points):
+            shot = (nearest_shot(self.warp.points, target, leave_out=n)[0] if leave_out_own
+                    else self.warp.choose(target))
+            warped.append(self.warp.warps[shot](target).image)
+        small = [cv2.resize(w, (self.size, self.size), interpolation=cv2.INTER_AREA) if w.shape[0] != self.size else w
+                 for w in warped]
+        return torch.stack([to_tensor(w) for w in small]).to(self.device), warped
 
     @torch.no_grad()
-    def render(self, marks: torch.Tensor, batch: int = 8) -> list[np.ndarray]:
-        """Faces for (N, 3, S, S) landmark images, as RGB uint8 crops."""
+    def render(self, marks: torch.Tensor, points: np.ndarray | None = None, batch: int = 8) -> list[np.ndarray]:
+        """Faces for (N, 3, S, S) landmark images, as RGB uint8 crops of `out_size`. A guided model also
+        needs the targets' landmarks (N, 68, 2) in the detail shots' pixels."""
+        if self.guided and (points is None or len(points) != len(marks)):
+            raise ValueError("a guided model draws over the warped shot: pass the target landmarks too")
         self.generator.eval()
         out = []
         for start in range(0, len(marks), batch):
             chunk = marks[start:start + batch].to(self.device)
-            out += [to_image(x) for x in self.generator(chunk, psi=self.psi.expand(len(chunk), -1))]
+            psi = self.psi.expand(len(chunk), -1)
+            if not self.guided:
+                out += [to_image(x) for x in self.generator(chunk, psi=psi)]
+                continue
+            guide, warped = self.guides(points[start:start + batch])
+            drawn, blend = self.generator.layers(chunk, psi=psi, guide=guide)
+            out += [_blend_over(w, d, b) for w, d, b in zip(warped, drawn, blend)]
         return out
 
     def finetune(self, steps: int = 0, seconds: float | None = None, lr: float = 5e-5, batch: int = 4,
@@ -94,6 +131,8 @@ class Avatar:
                                  betas=(0.0, 0.999))
         count = min(batch, len(self.frames))
         rng = torch.Generator().manual_seed(seed)
+        # Guided: each shot is drawn over another shot warped to it (itself when it is the only one).
+        guides = self.guides(self.warp.points, leave_out_own=True)[0] if self.guided else None
         bar = progress(steps or None, "fine-tuning", "step", enabled=show_progress)
         started, terms, done = time.monotonic(), {}, 0
         with bar:
@@ -103,7 +142,7 @@ class Avatar:
                 pick = torch.randperm(len(self.frames), generator=rng)[:count].to(self.device)
                 target, marks = self.frames[pick], self.marks[pick]
                 psi, w_all = self.psi.expand(count, -1), w.expand(count, -1)
-                fake = self.generator(marks, psi=psi)
+                fake = self.generator(marks, psi=psi, guide=None if guides is None else guides[pick])
                 fake_score, fake_maps = discriminator(fake, marks, w=w_all)
                 with torch.no_grad():
                     _, real_maps = discriminator(target, marks, w=w_all)
@@ -129,6 +168,9 @@ class Avatar:
 
     def save_pretrained(self, folder: str | os.PathLike, overwrite: bool = False) -> Path:
         """The person as a model folder: generator weights and ψ (no embedder or shots needed later)."""
+        if self.guided:
+            raise UserError("--save-person keeps the network alone, and a guided model (warp_guide) also needs "
+                            "the shots it warps: animate from the photos and --model instead")
         state = {f"generator.{k}": v for k, v in self.generator.state_dict().items()} | {"psi": self.psi.detach()}
         meta = {"kind": PERSON_KIND, "version": 1, "model": self.model.config.model_dict(),
                 "finetuned_steps": self.finetuned_steps}
@@ -141,8 +183,21 @@ def load_person(folder: str | os.PathLike, device: str | torch.device = "cpu") -
     if meta.get("kind") != PERSON_KIND:
         raise UserError(f"{folder} is not a saved person (kind {meta.get('kind')!r})")
     try:
-        generator = Generator(TalkConfig(**meta["model"], preset="person"))
+        generator = Generator(TalkConfig(**model_settings(meta["model"]), preset="person"))
         generator.load_state_dict({k.removeprefix("generator."): v for k, v in state.items() if k != "psi"})
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise UserError(f"{folder} is a damaged person folder ({brief(exc)}): save it again") from exc
     return generator.to(device).eval(), state["psi"].to(device)
+
+
+def _blend_over(warped: np.ndarray, drawn: torch.Tensor, blend: torch.Tensor) -> np.ndarray:
+    """The generator's face (3, S, S) in [-1, 1] blended by `blend` (1, S, S) over the warp (uint8, any
+    size): both are brought to the warp's size, so its detail stays where the blend keeps it."""
+    size = warped.shape[:2][::-1]
+    face = (drawn.permute(1, 2, 0).float().cpu().numpy() + 1) * 127.5
+    weight = blend[0].float().cpu().numpy()
+    if face.shape[:2] != warped.shape[:2]:
+        face = cv2.resize(face, size, interpolation=cv2.INTER_LINEAR)
+        weight = cv2.resize(weight, size, interpolation=cv2.INTER_LINEAR)
+    out = warped + weight[..., None] * (face - warped)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)

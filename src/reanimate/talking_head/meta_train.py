@@ -28,7 +28,7 @@ from reanimate.faces.episodes import EpisodeDataset
 from reanimate.faces.store import FaceDataset
 from reanimate.io.image import contact_sheet, write_png
 from reanimate.nn.convert import to_image
-from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig
+from reanimate.talking_head.config import MODEL_DEFAULTS, MODEL_FIELDS, TalkConfig
 from reanimate.talking_head.losses import Losses, check_finite
 from reanimate.talking_head.nets import EmbedderGenerator
 from reanimate.talking_head.nets.discriminator import Discriminator
@@ -91,7 +91,7 @@ class MetaTrainer:
         self.show = show_progress and self.context.is_main
         self.data = FaceDataset(dataset)
         self.episodes = EpisodeDataset(self.data, k=config.k, size=config.image_size, seed=seed,
-                                       holdout=config.holdout)
+                                       holdout=config.holdout, warp_guide=config.warp_guide)
         self.num_videos = self.episodes.num_videos
         torch.manual_seed(seed)
         self.eg = EmbedderGenerator(config).to(self.device)
@@ -136,6 +136,7 @@ class MetaTrainer:
         state = load_training_state(path)
         saved = state["config"]
         mine = asdict(self.config)
+        saved = saved | {k: v for k, v in MODEL_DEFAULTS.items() if k not in saved}  # a run from before the field
         model_diff = [f"{k} {saved.get(k)} there, {mine[k]} now" for k in MODEL_FIELDS if saved.get(k) != mine[k]]
         if model_diff or state["num_videos"] != self.num_videos:
             if state["num_videos"] != self.num_videos:
@@ -177,13 +178,14 @@ class MetaTrainer:
         frames, marks = batch["frames"].to(self.device), batch["landmarks"].to(self.device)
         target, target_marks = batch["target"].to(self.device), batch["target_landmarks"].to(self.device)
         video = batch["video"].to(self.device)
+        guide = batch["guide"].to(self.device) if "guide" in batch else None
         d_plain = _unwrap(self.discriminator)
         # Generator step: D judges through its plain module with its weights frozen, so the
         # backward neither computes nor all-reduces D's gradients (DDP is for D's own step).
         d_plain.requires_grad_(False)
         try:
             with self.autocast:
-                fake, embedding = self.eg(frames, marks, target_marks)
+                fake, embedding = self.eg(frames, marks, target_marks, guide)
                 fake_score, fake_maps = d_plain(fake, target_marks, video)
                 with torch.no_grad():
                     _, real_maps = d_plain(target, target_marks, video)
@@ -303,15 +305,19 @@ class MetaTrainer:
         eg.eval()
         generator = self.ema if self.ema is not None else eg.generator
         pairs = [(i, t) for t in range(self.config.holdout) for i in range(len(self.episodes))][:limit]
-        errors, copies = [], []
+        errors, copies, warps = [], [], []
         for index, target in pairs:
             item = self.episodes.heldout(index, target)
             embedding = eg.embedder(item["frames"][None].to(self.device), item["landmarks"][None].to(self.device))
-            fake = generator(item["target_landmarks"][None].to(self.device), embedding)[0].cpu()
+            guide = item["guide"][None].to(self.device) if "guide" in item else None
+            fake = generator(item["target_landmarks"][None].to(self.device), embedding, guide=guide)[0].cpu()
             errors.append((fake - item["target"]).abs().mean().item())
             copies.append((item["frames"][0] - item["target"]).abs().mean().item())
+            if guide is not None:  # the warp alone: what the guided generator must beat
+                warps.append((item["guide"] - item["target"]).abs().mean().item())
         eg.train(was_training)
-        return {"eval/heldout_l1": float(np.mean(errors)), "eval/copy_l1": float(np.mean(copies))}
+        return ({"eval/heldout_l1": float(np.mean(errors)), "eval/copy_l1": float(np.mean(copies))}
+                | ({"eval/warp_l1": float(np.mean(warps))} if warps else {}))
 
     @torch.no_grad()
     def preview(self, count: int = 3) -> Path | None:
@@ -326,7 +332,8 @@ class MetaTrainer:
         frames = batch["frames"].to(self.device)
         embedding = eg.embedder(frames, batch["landmarks"].to(self.device))
         generator = self.ema if self.ema is not None else eg.generator
-        fake = generator(batch["target_landmarks"].to(self.device), embedding)
+        guide = batch["guide"].to(self.device) if "guide" in batch else None
+        fake = generator(batch["target_landmarks"].to(self.device), embedding, guide=guide)
         eg.train(was_training)
         rows = []
         for i in range(len(items)):

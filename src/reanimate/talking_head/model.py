@@ -18,7 +18,7 @@ from reanimate.core.checkpoint import (
     save_model_folder,
 )
 from reanimate.core.errors import UserError, brief
-from reanimate.talking_head.config import MODEL_FIELDS, TalkConfig
+from reanimate.talking_head.config import TalkConfig, model_settings
 from reanimate.talking_head.nets.discriminator import Discriminator
 from reanimate.talking_head.nets.embedder import Embedder
 from reanimate.talking_head.nets.generator import Generator
@@ -54,7 +54,7 @@ class TalkingHeadModel(torch.nn.Module):
             raise UserError(f"{folder} is talking-head model version {meta.get('version')}; this reanimate reads "
                             f"version {MODEL_VERSION}")
         try:
-            model = cls(TalkConfig(**{k: meta["model"][k] for k in MODEL_FIELDS}, preset="exported"))
+            model = cls(TalkConfig(**model_settings(meta["model"]), preset="exported"))
         except (KeyError, TypeError, ValueError) as exc:
             raise UserError(f"{folder}/config.json lacks or garbles the network settings ({brief(exc)}): export it again") from exc
         state["discriminator.W.weight"] = model.discriminator.W.weight.detach().clone()

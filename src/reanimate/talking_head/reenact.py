@@ -22,11 +22,12 @@ from reanimate.core.progress import progress, say
 from reanimate.faces.align import stable_crops
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.shots import MARGIN, Shot, crop_shots
+from reanimate.faces.warp import nearest_shot
 from reanimate.io.image import contact_sheet, write_png
 from reanimate.io.video import Video, open_video
 from reanimate.metrics.identity import FaceDescriptor, cosine
 from reanimate.metrics.image import psnr, ssim
-from reanimate.talking_head.warp_avatar import WarpAvatar, shape_distance
+from reanimate.talking_head.warp_avatar import WarpAvatar
 
 SHEET_ROWS = 5
 
@@ -79,7 +80,7 @@ def reenact(video: str | os.PathLike | Video, *, shots: int = 8, size: int = 256
     truths = [(boxes[i].warp(frames[i]), boxes[i].apply(track.points[i])) for i in driven]
 
     def nearest(points):
-        k = int(np.argmin([shape_distance(q, points) for q in shot_points]))
+        k, _ = nearest_shot(shot_points, points)
         return shot_images[k], shot_points[k]
 
     # Each method: target landmarks -> (face crop, where its face's landmarks are).
@@ -142,7 +143,8 @@ def _generator_methods(model, shot_images, shot_points, size, finetune_steps, de
     for name, steps in (("generator FF", 0), ("generator FT", finetune_steps)):
         if name == "generator FT" and not steps:
             continue
-        avatar = Avatar(model, frames, points, device)
+        # A guided model blends its corrections over warps of the shots at the compared size.
+        avatar = Avatar(model, frames, points, device, detail=(shot_images, shot_points))
         if steps:
             avatar.finetune(steps, show_progress=show_progress)
         methods[name] = _drawer(avatar, own, scale)
@@ -150,12 +152,13 @@ def _generator_methods(model, shot_images, shot_points, size, finetune_steps, de
 
 
 def _drawer(avatar, own: int, scale: float):
-    """target landmarks at the compared size -> (the avatar's face at its own size, the landmarks)."""
+    """target landmarks at the compared size -> (the avatar's face at its own size, or at the compared
+    size for a guided model, the landmarks)."""
     from reanimate.talking_head.fewshot import landmark_images
 
     def draw(points: np.ndarray):
         small = (points + 0.5) * scale - 0.5  # pixel centres kept aligned, as `resize_crop` does
-        return avatar.render(landmark_images(small[None], own))[0], points
+        return avatar.render(landmark_images(small[None], own), points[None])[0], points
     return draw
 
 

@@ -13,30 +13,18 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.faces.warp import (
-    EYES,
     INNER_LIPS,
     OUTER_LIPS,
     FaceWarp,
-    apply_similarity,
     match_colours,
     mouth_opening,
+    nearest_shot,
     polygon_mask,
-    similarity,
 )
 
 SWITCH = 0.85  # another shot is taken only when it is this much closer than the current one (no flicker)
 MOUTH_GAIN = 1.3  # the target opens its mouth this much wider than the shot: fill the inside from the driver
 MIN_OPENING = 0.04  # narrower gaps show no teeth
-WEIGHTS = np.ones(68, np.float32)
-WEIGHTS[list(EYES) + list(OUTER_LIPS) + list(INNER_LIPS)] = 2.0  # expression lives in the eyes and mouth
-
-
-def shape_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """How different two faces' poses and expressions are: weighted landmark distance after a
-    similarity alignment, over the face size."""
-    aligned = apply_similarity(a, similarity(a, b))
-    scale = np.ptp(b, axis=0).max() + 1e-6
-    return float((WEIGHTS * np.linalg.norm(aligned - b, axis=1)).sum() / WEIGHTS.sum() / scale)
 
 
 class WarpAvatar:
@@ -65,8 +53,7 @@ class WarpAvatar:
 
     def choose(self, target: np.ndarray) -> int:
         """The shot nearest in pose and expression, kept while no other is clearly nearer."""
-        distances = [shape_distance(p, target) for p in self.points]
-        best = int(np.argmin(distances))
+        best, distances = nearest_shot(self.points, target)
         if distances[best] < SWITCH * distances[self.current]:
             self.current = best
         return self.current

@@ -16,7 +16,8 @@ class EmbedderGenerator(nn.Module):
         self.embedder = Embedder(config)
         self.generator = Generator(config)
 
-    def forward(self, frames, landmarks, target_landmarks) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, K, 3, S, S) x 2 and (B, 3, S, S) -> generated (B, 3, S, S) and ê (B, embed_dim)."""
+    def forward(self, frames, landmarks, target_landmarks, guide=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, K, 3, S, S) x 2 and (B, 3, S, S) (and the warped source, for a guided generator) ->
+        generated (B, 3, S, S) and ê (B, embed_dim)."""
         embedding = self.embedder(frames, landmarks)
-        return self.generator(target_landmarks, embedding), embedding
+        return self.generator(target_landmarks, embedding, guide=guide), embedding
