@@ -46,7 +46,7 @@ def landmark_error(detector: LandmarkDetector, image: np.ndarray, truth: np.ndar
 
 def reenact(video: str | os.PathLike | Video, *, shots: int = 8, size: int = 256, model=None,
             finetune_steps: int = 40, out: str | os.PathLike | None = None, device: str = "auto",
-            show_progress: bool = True) -> dict:
+            show_progress: bool = True, finetune_seconds: float | None = None) -> dict:
     """Score copy / warp (/ FF / FT with a model) on the second half of `video`, driven by its own landmarks.
 
     Args:
@@ -54,6 +54,7 @@ def reenact(video: str | os.PathLike | Video, *, shots: int = 8, size: int = 256
         shots: T, frames of the first half the person is made from.
         size: side of the face crops compared (a model works at its own size, scaled to this).
         model: a `TalkingHeadModel` or model folder, for the generator rows.
+        finetune_steps / finetune_seconds: the FT row's budget (both: whichever ends first).
         out: folder for `reenact.json` and `reenact-sheet.png` (truth | copy | warp | generator).
 
     Returns:
@@ -88,7 +89,8 @@ def reenact(video: str | os.PathLike | Video, *, shots: int = 8, size: int = 256
     methods = {"copy (first shot)": lambda p: (shot_images[0], shot_points[0]), "copy (nearest shot)": nearest,
                "warp": lambda p: (warp.render(p), p)}
     if model is not None:
-        methods |= _generator_methods(model, shot_images, shot_points, size, finetune_steps, device, show_progress)
+        methods |= _generator_methods(model, shot_images, shot_points, size, finetune_steps, finetune_seconds, device,
+                                      show_progress)
     shown = [name for name in methods if name != "copy (nearest shot)"]
 
     describe = FaceDescriptor()
@@ -126,7 +128,8 @@ def reenact(video: str | os.PathLike | Video, *, shots: int = 8, size: int = 256
     return result
 
 
-def _generator_methods(model, shot_images, shot_points, size, finetune_steps, device, show_progress) -> dict:
+def _generator_methods(model, shot_images, shot_points, size, finetune_steps, finetune_seconds, device,
+                       show_progress) -> dict:
     """FF and FT avatars of the model, drawing at the model's size from landmarks scaled to it."""
     from reanimate.core.device import resolve_device
     from reanimate.faces.align import resize_crop
@@ -141,12 +144,12 @@ def _generator_methods(model, shot_images, shot_points, size, finetune_steps, de
     scale = own / size
     methods = {}
     for name, steps in (("generator FF", 0), ("generator FT", finetune_steps)):
-        if name == "generator FT" and not steps:
+        if name == "generator FT" and not (steps or finetune_seconds):
             continue
         # A guided model blends its corrections over warps of the shots at the compared size.
         avatar = Avatar(model, frames, points, device, detail=(shot_images, shot_points))
-        if steps:
-            avatar.finetune(steps, show_progress=show_progress)
+        if name == "generator FT":
+            avatar.finetune(steps, finetune_seconds, show_progress=show_progress)
         methods[name] = _drawer(avatar, own, scale)
     return methods
 
