@@ -1,7 +1,7 @@
 """The warp-guided generator against the warp alone and copying a shot, on a real face.
 
     .venv/bin/python benchmarks/talk_guided.py [--video carphone_pristine] [--shots 8] [--seconds 180]
-        [--preset small] [--model MODEL ...] [--out FOLDER]
+        [--preset small] [--guide both|on|off] [--model MODEL ...] [--out FOLDER]
 
 Self-reenactment (`reanimate.talking_head.reenact`): T shots from the first half of the clip, the
 second half driven by its own landmarks, scored at 256 px (SSIM, PSNR, CSIM, landmark error). For
@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=180.0, help="fine-tuning budget of the FT rows")
     parser.add_argument("--preset", default="small", help="fresh networks of this preset (no --model)")
     parser.add_argument("--model", nargs="*", default=[], help="model folders instead of fresh networks")
+    parser.add_argument("--guide", choices=["both", "on", "off"], default="both", help="fresh networks with the guide ...")
     parser.add_argument("--out", default="/tmp/talk-guided")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, CPU")
@@ -39,7 +40,7 @@ def main() -> None:
         models = {Path(m).name: TalkingHeadModel.from_pretrained(m) for m in args.model}
     else:
         models = {}
-        for guide in (False, True):
+        for guide in {"both": (False, True), "on": (True,), "off": (False,)}[args.guide]:
             torch.manual_seed(0)
             models[f"fresh {args.preset}, guide {'on' if guide else 'off'}"] = TalkingHeadModel(
                 load_config(args.preset, warp_guide=guide)).eval()

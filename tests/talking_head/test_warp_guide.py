@@ -43,8 +43,8 @@ def test_the_guided_generator_starts_near_the_warp_and_needs_it():
     drawn, blend = generator.layers(marks, embedding, guide=guide)
     assert out.shape == (2, 3, 32, 32) and blend.shape == (2, 1, 32, 32)
     assert torch.allclose(out, guide + blend * (drawn - guide))
-    assert 0.05 < blend.mean() < 0.3, "an untrained guided generator mostly keeps the warp"
-    assert (out - guide).abs().mean() < 0.3 * (drawn - guide).abs().mean()
+    assert 0.005 < blend.mean() < 0.1, "an untrained guided generator mostly keeps the warp"
+    assert (out - guide).abs().mean() < 0.1 * (drawn - guide).abs().mean()
     with pytest.raises(ValueError, match="guide"):
         generator(marks, embedding)
     with pytest.raises(ValueError, match="guide"):

@@ -15,8 +15,12 @@ def talk():
 @click.option("--run", "--run-dir", "run_dir", required=True,
               help="Run folder: training states, previews, logs (--run-dir under torchrun, which claims --run).")
 @click.option("--preset", default="small", show_default=True,
-              help="tiny (tests), small (CPU, 64 px), paper (256 px, 64->512 channels) or a YAML file.")
+              help="tiny (tests), small (CPU, 64 px), guided (small with --warp-guide), paper (256 px, "
+                   "64->512 channels) or a YAML file.")
 @click.option("--steps", type=click.IntRange(1), required=True, help="Train until the run has done this many steps.")
+@click.option("--warp-guide/--no-warp-guide", default=None,
+              help="The generator also sees the K frame nearest the target warped to it, and corrects that warp "
+                   "(default: the preset's; on in guided, off in the paper's presets).")
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="Episodes per step and process.")
 @click.option("--k", "k", type=click.IntRange(1), default=None, help="Frames per episode for the embedding (paper: 8).")
 @click.option("--holdout", type=click.IntRange(0), default=None,
@@ -33,7 +37,7 @@ def talk():
 @DEVICE
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
 @QUIET
-def meta_train(dataset, run_dir, preset, steps, batch_size, k, holdout, lr_g, lr_d, perceptual, vgg19_weights,
+def meta_train(dataset, run_dir, preset, steps, warp_guide, batch_size, k, holdout, lr_g, lr_d, perceptual, vgg19_weights,
                vggface_weights, vggface_weight, ema_decay, workers, device, seed, quiet):
     """Meta-learn embedder, generator and discriminator on a face DATASET.
 
@@ -49,7 +53,7 @@ def meta_train(dataset, run_dir, preset, steps, batch_size, k, holdout, lr_g, lr
     api.meta_train(dataset, run_dir, preset=preset, steps=steps, device=device, seed=seed, show_progress=not quiet,
                    batch_size=batch_size, k=k, holdout=holdout, lr_g=lr_g, lr_d=lr_d, perceptual=perceptual,
                    vgg19_weights=vgg19_weights, vggface_weights=vggface_weights, vggface_weight=vggface_weight,
-                   ema_decay=ema_decay, workers=workers)
+                   ema_decay=ema_decay, workers=workers, warp_guide=warp_guide)
 
 
 @talk.command()

@@ -84,11 +84,10 @@ class Avatar:
     def guides(self, points: np.ndarray, leave_out_own: bool = False) -> tuple[torch.Tensor, list[np.ndarray]]:
         """For targets (N, 68, 2) in the detail shots' pixels: the generator's guides (N, 3, S, S) and
         the warps themselves at the detail size. `leave_out_own`: target n is shot n, warp another."""
-        warped = []
-        for n, target in enumerate(points):
-            shot = (nearest_shot(self.warp.points, target, leave_out=n)[0] if leave_out_own
-                    else self.warp.choose(target))
-            warped.append(self.warp.warps[shot](target).image)
+        # The warp as `talk animate` makes it without a model (an opening mouth filled from the
+        # widest-open shot): the network starts from the best the warp alone does.
+        warped = [self.warp.render(target, shot=nearest_shot(self.warp.points, target, leave_out=n)[0]
+                                   if leave_out_own else None) for n, target in enumerate(points)]
         small = [cv2.resize(w, (self.size, self.size), interpolation=cv2.INTER_AREA) if w.shape[0] != self.size else w
                  for w in warped]
         return torch.stack([to_tensor(w) for w in small]).to(self.device), warped

@@ -59,15 +59,16 @@ class WarpAvatar:
         return self.current
 
     def render(self, target: np.ndarray, driver_crop: np.ndarray | None = None,
-               driver_points: np.ndarray | None = None) -> np.ndarray:
+               driver_points: np.ndarray | None = None, shot: int | None = None) -> np.ndarray:
         """The person's face moved to `target` (68, 2): (S, S, 3) uint8.
 
         `driver_crop` / `driver_points`: the driver's frame, whose mouth inside fills an opening wider
-        than the shot's; without them the shot with the widest-open mouth gives it.
+        than the shot's; without them the shot with the widest-open mouth gives it. `shot`: warp this
+        shot instead of choosing the nearest.
         """
         if not np.isfinite(target).all():
             raise UserError("the target landmarks are not finite numbers")
-        shot = self.choose(target)
+        shot = self.choose(target) if shot is None else shot
         result = self.warps[shot](target)
         self.clamped_frames += result.folds_clamped
         face = result.image

@@ -18,7 +18,7 @@ from torch import nn
 from reanimate.nn.blocks import AdaIN, ResBlockAdaIN, ResBlockDown, SelfAttention, sn_conv, sn_linear
 from reanimate.talking_head.config import TalkConfig
 
-BLEND_START = -2.0  # logit of the drawn face's share at the start: 12 % drawn, 88 % warp
+BLEND_START = -4.0  # logit of the drawn face's share at the start: 2 % drawn (an untrained network's noise stays faint)
 
 
 class Generator(nn.Module):
