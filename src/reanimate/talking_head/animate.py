@@ -81,8 +81,8 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
     detector = LandmarkDetector()
     found = find_shots(sources, shots, detector, face)
     reference = found[0]  # its whole frame is the picture the face is pasted back into
-    # The paper's generator draws at its own size; the warp and a guided generator (which blends its
-    # corrections over the warp) work at the face's own size.
+    # The paper's generator draws at its own size; the warp and a guided generator (which adds its
+    # correction to the warp) work at the face's own size.
     plain_model = model is not None and not model.config.warp_guide
     size = model.config.image_size if plain_model else (size or warp_size(reference))
     crops, shot_images, shot_points = crop_shots(found, size)

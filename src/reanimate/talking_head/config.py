@@ -33,7 +33,7 @@ class TalkConfig:
     attention_down: int = 32  # self-attention after the down block reaching this resolution (0 = none)
     attention_up: int = 64  # ... and in the generator's up path
     # The generator also sees the source warped to the target landmarks and draws a correction over
-    # it (a face and where to blend it in) instead of the whole face; off = the paper's generator.
+    # it (a correction added to it) instead of drawing the whole face; off = the paper's generator.
     warp_guide: bool = False
     # Meta-learning (Sec. 3.2).
     k: int = 8  # frames per episode that make the person embedding

@@ -7,8 +7,9 @@ L1 that helps the small CPU models; no match term, there is no W_i for a new per
 is not changed.
 
 A guided model (`warp_guide`) also warps the nearest shot to every target (`WarpAvatar`'s warp) and
-blends the generator's face over it. Given the shots at a larger size too (`detail`), the blend is
-made at that size: the network corrects at its own resolution, the person's texture stays sharp.
+adds the generator's correction to it. Given the shots at a larger size too (`detail`), the
+correction is added at that size: the network corrects at its own resolution, the person's texture
+stays sharp.
 """
 
 import copy
@@ -107,8 +108,8 @@ class Avatar:
                 out += [to_image(x) for x in self.generator(chunk, psi=psi)]
                 continue
             guide, warped = self.guides(points[start:start + batch])
-            drawn, blend = self.generator.layers(chunk, psi=psi, guide=guide)
-            out += [_blend_over(w, d, b, g) for w, d, b, g in zip(warped, drawn, blend, guide)]
+            change = self.generator.correction(chunk, psi=psi, guide=guide)
+            out += [_add_correction(w, c) for w, c in zip(warped, change)]
         return out
 
     def finetune(self, steps: int = 0, seconds: float | None = None, lr: float = 5e-5, batch: int = 4,
@@ -189,17 +190,12 @@ def load_person(folder: str | os.PathLike, device: str | torch.device = "cpu") -
     return generator.to(device).eval(), state["psi"].to(device)
 
 
-def _blend_over(warped: np.ndarray, drawn: torch.Tensor, blend: torch.Tensor, guide: torch.Tensor) -> np.ndarray:
-    """The guided generator's output (`drawn` (3, S, S) blended by `blend` (1, S, S) over `guide`, the
-    warp at the network's size) carried to the warp at its own size (uint8, any size).
-
-    What is carried is the correction, output minus guide, enlarged and added to the sharp warp:
-    the warp's detail stays everywhere, and the network moves what it changes (colour, shading, an
-    opening mouth) at its own resolution. Blending the enlarged face in instead (`warp + blend *
-    (face - warp)`) pastes blurred pixels wherever the blend is high: measured on carphone, see
-    benchmarks/RESULTS.md."""
-    size = warped.shape[:2][::-1]
-    correction = (blend * (drawn - guide)).permute(1, 2, 0).float().cpu().numpy() * 127.5
-    if correction.shape[:2] != warped.shape[:2]:
-        correction = cv2.resize(correction, size, interpolation=cv2.INTER_LINEAR)
-    return np.clip(warped + correction + 0.5, 0, 255).astype(np.uint8)
+def _add_correction(warped: np.ndarray, correction: torch.Tensor) -> np.ndarray:
+    """A guided generator's correction (3, S, S), on the [-1, 1] scale, enlarged and added to the warp
+    at its own size (uint8, any size): the warp's detail stays everywhere, and the network moves what
+    it changes (colour, shading, an opening mouth) at its own resolution. (Pasting its enlarged face
+    in instead would put blurred pixels wherever it draws.)"""
+    change = correction.permute(1, 2, 0).float().cpu().numpy() * 127.5
+    if change.shape[:2] != warped.shape[:2]:
+        change = cv2.resize(change, warped.shape[:2][::-1], interpolation=cv2.INTER_LINEAR)
+    return np.clip(warped + change + 0.5, 0, 255).astype(np.uint8)

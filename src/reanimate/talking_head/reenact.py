@@ -146,7 +146,7 @@ def _generator_methods(model, shot_images, shot_points, size, finetune_steps, fi
     for name, steps in (("generator FF", 0), ("generator FT", finetune_steps)):
         if name == "generator FT" and not (steps or finetune_seconds):
             continue
-        # A guided model blends its corrections over warps of the shots at the compared size.
+        # A guided model adds its correction to warps of the shots at the compared size.
         avatar = Avatar(model, frames, points, device, detail=(shot_images, shot_points))
         if name == "generator FT":
             avatar.finetune(steps, finetune_seconds, show_progress=show_progress)

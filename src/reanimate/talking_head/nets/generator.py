@@ -5,10 +5,12 @@ meta-learning and feed-forward use; fine-tuning (Sec. 3.3) starts from ψ' = P·
 
 With `warp_guide` (not in the paper; the idea of its authors' follow-up, Bi-layer, and of FOMM and
 LivePortrait) the generator also sees the person's own shot warped to the target landmarks, and
-draws a face and a blend mask over that warp: the warp brings the person's real texture, the
+draws a correction that is added to that warp: the warp brings the person's real texture, the
 network corrects what a warp gets wrong (an opening mouth, stretched cheeks, the shading of a
-turn). The blend starts near "keep the warp" (BLEND_START), so an untrained network already shows
-the person.
+turn). The correction is scaled by a learned gain that starts at 0 (as in ReZero), so an untrained
+network shows the warp exactly and every step can move it. A face blended over the warp by a
+learned sigmoid mask was tried first: in meta-learning the mask closed (1e-9) while the drawn face
+was still poor, and a closed mask passes no gradient to the drawing, which then never improved.
 """
 
 import torch
@@ -18,7 +20,7 @@ from torch import nn
 from reanimate.nn.blocks import AdaIN, ResBlockAdaIN, ResBlockDown, SelfAttention, sn_conv, sn_linear
 from reanimate.talking_head.config import TalkConfig
 
-BLEND_START = -4.0  # logit of the drawn face's share at the start: 2 % drawn (an untrained network's noise stays faint)
+GAIN_SCALE = 10.0  # Adam moves a parameter by about the learning rate per step: the gain moves 10x that
 
 
 class Generator(nn.Module):
@@ -45,7 +47,9 @@ class Generator(nn.Module):
             ch = width
         self.up = nn.ModuleList(up)
         self.out_norm = AdaIN(ch)
-        self.out_conv = sn_conv(ch, 4 if self.guided else 3)  # guided: a face and its blend logit
+        self.out_conv = sn_conv(ch, 3)
+        if self.guided:  # the correction's gain: 0 at the start, the output is the warp itself
+            self.gain = nn.Parameter(torch.zeros(1))
         self.adain_layers = [m for m in [*self.middle, *self.up, self.out_norm] if hasattr(m, "num_params")]
         self.psi_size = sum(m.num_params for m in self.adain_layers)
         self.project = sn_linear(config.embed_dim, self.psi_size, bias=False)  # P
@@ -58,13 +62,21 @@ class Generator(nn.Module):
                 psi: torch.Tensor | None = None, guide: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 3, S, S) landmark images and ê (or ψ directly) -> (B, 3, S, S) faces in [-1, 1].
         A guided generator also takes `guide`, (B, 3, S, S): the source warped to the landmarks."""
-        drawn, blend = self.layers(landmarks, embedding, psi, guide)
-        return drawn if blend is None else guide + blend * (drawn - guide)
+        if not self.guided:
+            return self.layers(landmarks, embedding, psi, guide)  # (refuses a guide)
+        return (guide + self.correction(landmarks, embedding, psi, guide)).clamp(-1, 1)
+
+    def correction(self, landmarks: torch.Tensor, embedding: torch.Tensor | None = None,
+                   psi: torch.Tensor | None = None, guide: torch.Tensor | None = None) -> torch.Tensor:
+        """A guided generator's change to the guide, (B, 3, S, S): apart, so a caller can add it to a
+        sharper warp than the network's size holds."""
+        if guide is None:
+            raise ValueError("a guided generator needs the warped source (guide=...)")
+        return GAIN_SCALE * self.gain * self.layers(landmarks, embedding, psi, guide)
 
     def layers(self, landmarks: torch.Tensor, embedding: torch.Tensor | None = None, psi: torch.Tensor | None = None,
-               guide: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(the drawn face (B, 3, S, S), its blend weight over the guide (B, 1, S, S), None when unguided);
-        apart, so a caller can blend them over a sharper warp than the network's size holds."""
+               guide: torch.Tensor | None = None) -> torch.Tensor:
+        """The network itself: (B, 3, S, S) in [-1, 1], the face (unguided) or the unscaled correction."""
         if self.guided != (guide is not None):
             raise ValueError("a guided generator needs the warped source (guide=...); an unguided one takes none")
         if psi is None:
@@ -75,7 +87,4 @@ class Generator(nn.Module):
             h = block(h)
         for block in [*self.middle, *self.up]:
             h = block(h, next(params)) if isinstance(block, ResBlockAdaIN) else block(h)
-        h = self.out_conv(F.relu(self.out_norm(h, next(params))))
-        if not self.guided:
-            return torch.tanh(h), None
-        return torch.tanh(h[:, :3]), torch.sigmoid(h[:, 3:] + BLEND_START)
+        return torch.tanh(self.out_conv(F.relu(self.out_norm(h, next(params)))))
