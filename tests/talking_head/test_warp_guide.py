@@ -143,3 +143,12 @@ def test_the_correction_is_carried_to_the_sharp_warp():
     lifted = _add_correction(warped, torch.full((3, 16, 16), 0.2)).astype(int) - warped
     inside = (warped > 30) & (warped < 225)  # away from clipping
     assert np.abs(lifted[inside] - 25.5).max() <= 1, "a correction of +0.2 lifts every pixel by 25.5 levels"
+
+
+def test_save_person_of_a_guided_model_is_refused_before_any_work(tmp_path):
+    from reanimate.talking_head.animate import animate
+
+    model = TalkingHeadModel(load_config("tiny", warp_guide=True))
+    with pytest.raises(UserError, match="guided model"):  # before the (missing) photo and driver are opened
+        animate(model, [tmp_path / "me.jpg"], tmp_path / "driver.mp4", tmp_path / "out.mp4",
+                save_person=tmp_path / "person", show_progress=False)

@@ -77,6 +77,9 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
              else TalkingHeadModel.from_pretrained(model_dir, device))
     if model is None and (finetune_steps or finetune_seconds):
         raise UserError("fine-tuning needs a network: pass --model, or drop --finetune-steps/--finetune-seconds")
+    if save_person is not None and model is not None and model.config.warp_guide:  # refused before the work
+        raise UserError("--save-person keeps the network alone, and a guided model (warp_guide) also needs the "
+                        "shots it warps: animate from the photos and --model instead")
     video = driver if isinstance(driver, Video) else open_video(driver)  # a broken driver fails before the work
     detector = LandmarkDetector()
     found = find_shots(sources, shots, detector, face)
