@@ -72,7 +72,14 @@ class Generator(nn.Module):
         sharper warp than the network's size holds."""
         if guide is None:
             raise ValueError("a guided generator needs the warped source (guide=...)")
-        return GAIN_SCALE * self.gain * self.layers(landmarks, embedding, psi, guide)
+        net = self.layers(landmarks, embedding, psi, guide)
+        gain = GAIN_SCALE * self.gain
+        # The value is gain x net, but the net's gradient is taken as if the gain were 1: while the
+        # gain is near 0 the net still learns which way to correct (towards target - warp), so the
+        # gain can open once that correction helps. With the plain product the net's gradients,
+        # scaled by the gain, fell below Adam's epsilon. (Measured: in 400-520 steps of CPU
+        # meta-learning on synthetic people the gain stayed within 1e-4 of 0 either way.)
+        return net * gain.detach() + (net - net.detach()) * (1 - gain.detach()) + net.detach() * (gain - gain.detach())
 
     def layers(self, landmarks: torch.Tensor, embedding: torch.Tensor | None = None, psi: torch.Tensor | None = None,
                guide: torch.Tensor | None = None) -> torch.Tensor:
