@@ -8,9 +8,10 @@ LivePortrait) the generator also sees the person's own shot warped to the target
 draws a correction that is added to that warp: the warp brings the person's real texture, the
 network corrects what a warp gets wrong (an opening mouth, stretched cheeks, the shading of a
 turn). The correction is scaled by a learned gain that starts at 0 (as in ReZero), so an untrained
-network shows the warp exactly and every step can move it. A face blended over the warp by a
-learned sigmoid mask was tried first: in meta-learning the mask closed (1e-9) while the drawn face
-was still poor, and a closed mask passes no gradient to the drawing, which then never improved.
+network shows the warp exactly. A face blended over the warp by a learned sigmoid mask was tried
+first: in meta-learning the mask closed (1e-9) while the drawn face was still poor, and a closed
+mask passes no gradient to the drawing, which then never improved; the gain's gradient is therefore
+passed straight through to the net (`correction`).
 """
 
 import torch
@@ -79,7 +80,8 @@ class Generator(nn.Module):
         # gain can open once that correction helps. With the plain product the net's gradients,
         # scaled by the gain, fell below Adam's epsilon. (Measured: in 400-520 steps of CPU
         # meta-learning on synthetic people the gain stayed within 1e-4 of 0 either way.)
-        return net * gain.detach() + (net - net.detach()) * (1 - gain.detach()) + net.detach() * (gain - gain.detach())
+        straight_through = (net - net.detach()) * (1 - gain.detach())  # value 0, the net's gradient x (1 - gain)
+        return net * gain.detach() + straight_through + net.detach() * (gain - gain.detach())
 
     def layers(self, landmarks: torch.Tensor, embedding: torch.Tensor | None = None, psi: torch.Tensor | None = None,
                guide: torch.Tensor | None = None) -> torch.Tensor:
