@@ -44,11 +44,11 @@ def animate_speed(device: str) -> None:
         avatar = Avatar(model, shots, points, device)
         marks = landmark_images(points, size)
         for batch in (1, 8):
-            avatar.render(marks[:batch], batch)  # warm-up
+            avatar.render(marks[:batch], batch=batch)  # warm-up
             repeats = 2 if preset == "paper" else 5
             start = time.perf_counter()
             for _ in range(repeats):
-                avatar.render(marks[:batch], batch)
+                avatar.render(marks[:batch], batch=batch)
             ms = 1000 * (time.perf_counter() - start) / (repeats * batch)
             print(f"animate {preset:5s} {size:3d} px, batch {batch}: {ms:8.1f} ms/frame ({1000 / ms:6.1f} frames/s)")
 

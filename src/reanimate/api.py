@@ -275,7 +275,7 @@ def meta_train(dataset: PathLike, run_dir: PathLike, *, preset: str = "small", s
     Args:
         dataset / run_dir: a folder from `prepare_faces` or `synth_faces` / training states, previews, logs.
         device: "auto", "cpu", "cuda", "cuda:N"; under torchrun each process takes its local GPU.
-        preset: "tiny", "small" (64 px, CPU), "paper" (256 px) or a YAML file; `overrides` change
+        preset: "tiny", "small" (64 px, CPU), "guided" (small with warp_guide), "paper" (256 px) or a YAML file; `overrides` change
             single settings (batch_size=8, k=8, holdout=4, lr_g=..., perceptual="vgg19", ...).
         steps: train until the run has done this many steps in all. Returns the `MetaTrainer`.
 

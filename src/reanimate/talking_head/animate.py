@@ -128,14 +128,15 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
                     picture = _side_by_side(driver_crops[index], draw_landmarks(targets[index], (size, size)), picture)
                 writer.write(picture, video.frame_name(index))
                 bar.update()
-    if model is None and avatar.clamped_frames:
-        say(f"in {avatar.clamped_frames} frames the motion would have folded the face mesh (an extreme turn): "
+    counters = avatar.warp if getattr(avatar, "warp", None) is not None else avatar  # a guided model's warp
+    if getattr(counters, "clamped_frames", 0):
+        say(f"in {counters.clamped_frames} frames the motion would have folded the face mesh (an extreme turn): "
             "it was pulled towards a rigid move there", show_progress)
     return {"out": str(out), "frames": len(targets), "driver_frames_without_face": missing, "shots": len(found),
             "path": "warp" if model is None else "generator", "motion": motion, "paste_back": bool(paste),
             "crop_size": size, "output_size": [picture.shape[1], picture.shape[0]],
             "finetune_steps": getattr(avatar, "finetuned_steps", 0),
-            "clamped_frames": getattr(avatar, "clamped_frames", 0), "mouth_frames": getattr(avatar, "mouth_frames", 0)}
+            "clamped_frames": getattr(counters, "clamped_frames", 0), "mouth_frames": getattr(counters, "mouth_frames", 0)}
 
 
 def _side_by_side(driver_crop: np.ndarray, marks: np.ndarray, picture: np.ndarray) -> np.ndarray:

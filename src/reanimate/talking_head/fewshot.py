@@ -85,16 +85,18 @@ class Avatar:
     def guides(self, points: np.ndarray, leave_out_own: bool = False) -> tuple[torch.Tensor, list[np.ndarray]]:
         """For targets (N, 68, 2) in the detail shots' pixels: the generator's guides (N, 3, S, S) and
         the warps themselves at the detail size. `leave_out_own`: target n is shot n, warp another."""
-        # The warp as `talk animate` makes it without a model (an opening mouth filled from the
-        # widest-open shot): the network starts from the best the warp alone does.
-        warped = [self.warp.render(target, shot=nearest_shot(self.warp.points, target, leave_out=n)[0]
-                                   if leave_out_own else None) for n, target in enumerate(points)]
+        # The warp of the nearest shot with an opening mouth filled from the widest-open shot (as
+        # `talk eval` scores the warp): the network starts from the best the warp alone does. Meta-
+        # learning episodes carry the bare warp (`faces.episodes`), so FF meets filled mouths first here.
+        warped = [self.warp.render(target, shot=nearest_shot(self.warp.points, target, leave_out=n)[0],
+                                   exclude=n) if leave_out_own else self.warp.render(target)
+                  for n, target in enumerate(points)]
         small = [cv2.resize(w, (self.size, self.size), interpolation=cv2.INTER_AREA) if w.shape[0] != self.size else w
                  for w in warped]
         return torch.stack([to_tensor(w) for w in small]).to(self.device), warped
 
     @torch.no_grad()
-    def render(self, marks: torch.Tensor, points: np.ndarray | None = None, batch: int = 8) -> list[np.ndarray]:
+    def render(self, marks: torch.Tensor, points: np.ndarray | None = None, *, batch: int = 8) -> list[np.ndarray]:
         """Faces for (N, 3, S, S) landmark images, as RGB uint8 crops of `out_size`. A guided model also
         needs the targets' landmarks (N, 68, 2) in the detail shots' pixels."""
         if self.guided and (points is None or len(points) != len(marks)):
@@ -133,6 +135,8 @@ class Avatar:
         rng = torch.Generator().manual_seed(seed)
         # Guided: each shot is drawn over another shot warped to it (itself when it is the only one).
         guides = self.guides(self.warp.points, leave_out_own=True)[0] if self.guided else None
+        if self.guided:  # the warp's counters report the frames rendered, not these
+            self.warp.clamped_frames = self.warp.mouth_frames = 0
         bar = progress(steps or None, "fine-tuning", "step", enabled=show_progress)
         started, terms, done = time.monotonic(), {}, 0
         with bar:

@@ -130,7 +130,8 @@ def reenact(video: str | os.PathLike | Video, *, shots: int = 8, size: int = 256
 
 def _generator_methods(model, shot_images, shot_points, size, finetune_steps, finetune_seconds, device,
                        show_progress) -> dict:
-    """FF and FT avatars of the model, drawing at the model's size from landmarks scaled to it."""
+    """FF and FT avatars of the model, drawing at the model's size from landmarks scaled to it (a
+    guided model adds its correction to the warp at the compared size)."""
     from reanimate.core.device import resolve_device
     from reanimate.faces.align import resize_crop
     from reanimate.talking_head.fewshot import Avatar

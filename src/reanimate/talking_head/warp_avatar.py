@@ -59,12 +59,14 @@ class WarpAvatar:
         return self.current
 
     def render(self, target: np.ndarray, driver_crop: np.ndarray | None = None,
-               driver_points: np.ndarray | None = None, shot: int | None = None) -> np.ndarray:
+               driver_points: np.ndarray | None = None, shot: int | None = None,
+               exclude: int | None = None) -> np.ndarray:
         """The person's face moved to `target` (68, 2): (S, S, 3) uint8.
 
         `driver_crop` / `driver_points`: the driver's frame, whose mouth inside fills an opening wider
         than the shot's; without them the shot with the widest-open mouth gives it. `shot`: warp this
-        shot instead of choosing the nearest.
+        shot instead of choosing the nearest; `exclude`: a shot never used (the target's own, when
+        the target is a shot).
         """
         if not np.isfinite(target).all():
             raise UserError("the target landmarks are not finite numbers")
@@ -75,7 +77,8 @@ class WarpAvatar:
         opening = mouth_opening(target)
         if opening > MIN_OPENING and opening > MOUTH_GAIN * self.openings[shot]:
             if driver_crop is None:  # no driver frame (or it is the truth being scored): the widest-open shot
-                widest = int(np.argmax(self.openings))
+                openings = [o if i != exclude else -1.0 for i, o in enumerate(self.openings)]
+                widest = int(np.argmax(openings))
                 if self.openings[widest] <= MOUTH_GAIN * self.openings[shot]:
                     return face
                 driver_crop, driver_points = self.crops[widest], self.points[widest]
