@@ -230,7 +230,8 @@ class Trainer:
                     spent = time.perf_counter() - started
                     self.elapsed += spent
                     dirty = True
-                    bar.update(1 if iterations is not None else min(spent, max(0, total - bar.n)))
+                    # whole seconds, so the bar reads 12/150 s, not 12.3046.../150
+                    bar.update(1 if iterations is not None else max(0, min(int(self.elapsed), total) - bar.n))
                     if self.step % 5 == 0 or done():
                         bar.set_postfix({k[:5]: f"{v:.3f}" for k, v in losses.items()}
                                         | {"it/s": f"{self.step / max(self.elapsed, 1e-9):.1f}"}, refresh=False)
