@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/talk_fewshot.py [--model MODEL_DIR] [--device cpu] [--finetune-seconds 120]
 
 - animate speed: generator ms/frame per preset (tiny 32 px, small 64 px, paper 256 px), fresh
-  weights (speed does not depend on them), batch 1 and 8;
+  weights (speed does not depend on them), batch 1 and 8; and with the warp guide (`guided` 64 px,
+  `paper` 256 px), the faces warped from real carphone shots at 256 px;
 - fine-tuning time to a given SSIM on the real carphone clip: a fresh `small` network fine-tuned
   on 8 shots from the first half, scored on 16 frames of the second half after every chunk;
 - the paper's evaluation table (FF / FT / copy, FID, SSIM, CSIM) of MODEL_DIR (default: the
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from reanimate.faces.align import resize_crop
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.synth import synth_dataset
 from reanimate.io.samples import sample_clip
@@ -51,6 +53,32 @@ def animate_speed(device: str) -> None:
                 avatar.render(marks[:batch], batch=batch)
             ms = 1000 * (time.perf_counter() - start) / (repeats * batch)
             print(f"animate {preset:5s} {size:3d} px, batch {batch}: {ms:8.1f} ms/frame ({1000 / ms:6.1f} frames/s)")
+
+
+def guided_speed(device: str, detail: int = 256) -> None:
+    """With the warp guide: the warp of the nearest real carphone shot at `detail` px, the network's
+    correction at its own size, added to the warp (what `talk animate --model GUIDED` does per frame)."""
+    clip_path = sample_clip("carphone_pristine")
+    detector = LandmarkDetector()
+    shots, shot_points = load_shots([clip_path], detail, 8, detector)
+    _, driving, _ = driver_track(open_video(clip_path), detail, detector, show_progress=False)
+    for preset in ("guided", "paper"):
+        torch.manual_seed(0)
+        model = TalkingHeadModel(load_config(preset, warp_guide=True))
+        size = model.config.image_size
+        small = [resize_crop(f, p, size) for f, p in zip(shots, shot_points)]
+        avatar = Avatar(model, [f for f, _ in small], np.stack([p for _, p in small]), device,
+                        detail=(shots, shot_points))
+        marks = landmark_images(driving[:8] * (size / detail), size)
+        for batch in (1, 8):
+            avatar.render(marks[:batch], driving[:batch], batch=batch)  # warm-up
+            repeats = 2 if preset == "paper" else 5
+            start = time.perf_counter()
+            for _ in range(repeats):
+                avatar.render(marks[:batch], driving[:batch], batch=batch)
+            ms = 1000 * (time.perf_counter() - start) / (repeats * batch)
+            print(f"animate {preset:6s} {size:3d} px with the warp guide, faces at {detail} px, batch {batch}: "
+                  f"{ms:8.1f} ms/frame ({1000 / ms:6.1f} frames/s)")
 
 
 def finetune_curve(device: str, seconds: float, chunk: float = 15.0) -> None:
@@ -118,6 +146,7 @@ def main() -> None:
           f"torch {torch.__version__}")
     if "speed" not in args.skip:
         animate_speed(args.device)
+        guided_speed(args.device)
     if "finetune" not in args.skip:
         finetune_curve(args.device, args.finetune_seconds)
     if "tables" not in args.skip:
