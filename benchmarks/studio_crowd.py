@@ -253,6 +253,8 @@ def main() -> None:
                               f"screenshot /tmp/crowd-page-{k}.png", flush=True)
                         raise
                     page.get_by_role("tab", name="3 · Train").click()
+                    page.locator("#start").wait_for()
+                    time.sleep(1)  # nor is the tab's first drawing
                     answers["start"].append(timed(
                         lambda page=page: page.locator("#start").click(),
                         lambda page=page: page.wait_for_function(

@@ -240,3 +240,10 @@ def test_trainings_wait_while_a_page_action_is_answered(studio, tiny_config):
         time.sleep(1.0)
         assert studio.status.step == step, "no training step while a click waits for its answer"
     _wait(lambda: studio.status.step > step)
+    with TURNS.page_action(linger=1.5):  # the answer on its way to the page
+        time.sleep(0.5)
+        step = studio.status.step
+    time.sleep(0.8)
+    assert studio.status.step == step, "no training step while the answer travels"
+    _wait(lambda: studio.status.step > step)
+    assert not TURNS.answering()
