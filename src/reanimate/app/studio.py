@@ -58,27 +58,17 @@ class TrainingTurns:
         self._actions = 0  # page actions being answered: trainings wait for them
 
     @contextlib.contextmanager
-    def page_action(self, linger: float = 0.0) -> Iterator[None]:
-        """A click being answered: no training step starts until it is, nor for `linger` seconds
-        after, while the answer travels to the page and the page fetches the images it shows. On two
-        cores the trainings' threads took the cores from the server, and with eight pages a Pause
-        took 5 s to answer."""
+    def page_action(self) -> Iterator[None]:
+        """A click being answered: no training step starts until it is. On two cores the trainings'
+        threads took the cores from the server, and with eight pages a Pause took 5 s to answer."""
         with self._changed:
             self._actions += 1
         try:
             yield
         finally:
-            if linger > 0:
-                timer = threading.Timer(linger, self._action_done)
-                timer.daemon = True
-                timer.start()
-            else:
-                self._action_done()
-
-    def _action_done(self) -> None:
-        with self._changed:
-            self._actions -= 1
-            self._changed.notify_all()
+            with self._changed:
+                self._actions -= 1
+                self._changed.notify_all()
 
     def answering(self) -> bool:
         """A page action waits: the training in its turn stops after the current step."""
@@ -90,7 +80,7 @@ class TrainingTurns:
         ticket = object()
         with self._changed:
             self._waiting.append(ticket)
-            while self._busy >= self.slots or self._waiting[0] is not ticket or self._actions:
+            while self._busy >= self.slots or self._waiting[0] is not ticket or self.answering():
                 if give_up():
                     self._waiting.remove(ticket)
                     self._changed.notify_all()
@@ -507,7 +497,7 @@ class Studio:
                 # Previews (a few full-frame renders) and saves take the cores too: inside the turn, so
                 # eight pages' previews never run at once beside the server.
                 now = time.monotonic()
-                if granted and now - last_preview >= PREVIEW_EVERY:
+                if granted and now - last_preview >= PREVIEW_EVERY and not TURNS.answering():
                     self._refresh_previews(trainer)
                     last_preview = time.monotonic()
                 if granted and now - last_save >= CHECKPOINT_EVERY:

@@ -25,8 +25,6 @@ from reanimate.io.video import VIDEO_EXTENSIONS
 REFRESH_SECONDS = 2.0
 PLOT_EVERY = 10.0  # seconds between redraws of a page's loss plot: drawing one holds the server's
                    # Python for ~0.1 s, and eight pages redrawing every tick left no time to answer clicks
-ANSWER_LINGER = 0.5  # seconds trainings still wait after a click's handler returns: with nine pages training on
-                     # two cores, a browser page saw its answers in up to 2.3 s while the server took 0.6 at most
 UNLOAD_GRACE = 15.0  # seconds a page that the browser reported closed may take to come back (a dropped connection)
 PLOT_POINTS = 600  # steps drawn in the loss plot (older ones are thinned out)
 BRUSH_COLOURS = ["#000000", "#ffffff", "#e63946", "#f4a261", "#e9c46a", "#2a9d8f", "#457b9d", "#6a4c93"]
@@ -99,11 +97,10 @@ class Sessions:
 
 
 def _answered_first(handler):
-    """A quick page action: trainings wait while it is answered (`TrainingTurns.page_action`), and
-    for ANSWER_LINGER seconds after, while Gradio sends the answer and the page fetches its images."""
+    """A quick page action: trainings wait while it is answered (`TrainingTurns.page_action`)."""
     @functools.wraps(handler)
     def wrapped(*args, **kwargs):
-        with TURNS.page_action(linger=ANSWER_LINGER):
+        with TURNS.page_action():
             return handler(*args, **kwargs)
     return wrapped
 
