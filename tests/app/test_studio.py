@@ -234,6 +234,7 @@ def test_trainings_wait_while_a_page_action_is_answered(studio, tiny_config):
     studio.set_keyframe(0, _painted(studio.frame(0)))
     studio.start_training(tiny_config)
     _wait(lambda: studio.status.step > 2)
+
     def settled_step() -> int:
         """The step count once the step under way has ended (slower on a busy machine)."""
         step = -1
@@ -247,7 +248,6 @@ def test_trainings_wait_while_a_page_action_is_answered(studio, tiny_config):
         time.sleep(1.0)
         assert studio.status.step == step, "no training step while a click waits for its answer"
     _wait(lambda: studio.status.step > step)
-
 
 
 def test_a_failed_page_action_lets_trainings_go_on():
