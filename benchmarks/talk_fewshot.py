@@ -36,6 +36,15 @@ FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "talk-sma
 SSIM_TARGETS = (0.2, 0.25, 0.3)
 
 
+def ms_per_frame(render, batch: int, repeats: int) -> float:
+    """Milliseconds per frame of `render()` (a batch of `batch` frames), after one warm-up call."""
+    render()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        render()
+    return 1000 * (time.perf_counter() - start) / (repeats * batch)
+
+
 def animate_speed(device: str) -> None:
     for preset in ("tiny", "small", "paper"):
         torch.manual_seed(0)
@@ -46,12 +55,7 @@ def animate_speed(device: str) -> None:
         avatar = Avatar(model, shots, points, device)
         marks = landmark_images(points, size)
         for batch in (1, 8):
-            avatar.render(marks[:batch], batch=batch)  # warm-up
-            repeats = 2 if preset == "paper" else 5
-            start = time.perf_counter()
-            for _ in range(repeats):
-                avatar.render(marks[:batch], batch=batch)
-            ms = 1000 * (time.perf_counter() - start) / (repeats * batch)
+            ms = ms_per_frame(lambda: avatar.render(marks[:batch], batch=batch), batch, 2 if preset == "paper" else 5)
             print(f"animate {preset:5s} {size:3d} px, batch {batch}: {ms:8.1f} ms/frame ({1000 / ms:6.1f} frames/s)")
 
 
@@ -71,12 +75,8 @@ def guided_speed(device: str, detail: int = 256) -> None:
                         detail=(shots, shot_points))
         marks = landmark_images(driving[:8] * (size / detail), size)
         for batch in (1, 8):
-            avatar.render(marks[:batch], driving[:batch], batch=batch)  # warm-up
-            repeats = 2 if preset == "paper" else 5
-            start = time.perf_counter()
-            for _ in range(repeats):
-                avatar.render(marks[:batch], driving[:batch], batch=batch)
-            ms = 1000 * (time.perf_counter() - start) / (repeats * batch)
+            ms = ms_per_frame(lambda: avatar.render(marks[:batch], driving[:batch], batch=batch), batch,
+                              2 if preset == "paper" else 5)
             print(f"animate {preset:6s} {size:3d} px with the warp guide, faces at {detail} px, batch {batch}: "
                   f"{ms:8.1f} ms/frame ({1000 / ms:6.1f} frames/s)")
 
