@@ -1,6 +1,7 @@
 """The command-line contract: exact forms other tools call, one-line errors, exit codes."""
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -87,8 +88,8 @@ def test_render_refuses_bad_models_and_videos(tmp_path, clip_mp4):
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
-def test_ctrl_c_keeps_the_training_and_the_same_command_resumes(tmp_path, clip_mp4, painted):
-    import signal
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "kill"])
+def test_ctrl_c_or_kill_keeps_the_training_and_the_same_command_resumes(tmp_path, clip_mp4, painted, stop, code):
     import time
 
     args = ["stylize", clip_mp4, "--key", f"0={painted}", "--out", tmp_path / "o.mp4", "--iterations", "100000",
@@ -100,9 +101,9 @@ def test_ctrl_c_keeps_the_training_and_the_same_command_resumes(tmp_path, clip_m
     while not log.exists() and time.monotonic() < deadline:  # the first preview: training is under way
         time.sleep(0.2)
     time.sleep(1)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130 and "resume" in stderr and "Traceback" not in stderr
+    assert process.returncode == code and "resume" in stderr and "Traceback" not in stderr
     assert list((tmp_path / "o-run").glob("training-state-*.pt")) and not (tmp_path / "o.mp4").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary leftovers
     again = reanimate(*args[:-len(TINY) - 2], "--iterations", "1", *TINY)
@@ -127,7 +128,6 @@ def test_guided_model_renders_a_new_video_and_metrics_report(tmp_path, clip_mp4,
 
 
 def test_kill_9_during_render_leaves_nothing_after_the_next_run(tmp_path, clip_mp4, painted):
-    import signal
     import time
 
     model = tmp_path / "model"

@@ -4,6 +4,7 @@ User mistakes (UserError) and interruptions print one line and exit non-zero; no
 """
 
 import errno
+import signal
 import sys
 
 import click
@@ -27,22 +28,36 @@ for command in (stylize, render, export, tune, keyframes, metrics, demo, app, fa
     main.add_command(command)
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM: `kill PID`, a job scheduler or a container stopping the command."""
+
+
+def _stop(signum, frame):
+    raise Stopped
+
+
 def run() -> None:
     """Entry point: turn expected failures into one clear line and an exit code."""
+    # SIGTERM stops a command the way Ctrl-C does (training states saved, nothing half-written).
+    # It is also the way to stop a run started in the background from a script: such a run
+    # ignores Ctrl-C's SIGINT, as the shell starts background commands without job control.
+    signal.signal(signal.SIGTERM, _stop)
     try:
         main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("interrupted: run the same command again to resume", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as exc:  # click's form of a KeyboardInterrupt in a command
+        stopped = isinstance(exc.__cause__, Stopped)
+        click.echo(f"{'stopped' if stopped else 'interrupted'}: run the same command again to resume", err=True)
+        sys.exit(143 if stopped else 130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted: nothing half-written was left; run the same command again to resume", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        how = "stopped" if isinstance(exc, Stopped) else "interrupted"
+        click.echo(f"\n{how}: nothing half-written was left; run the same command again to resume", err=True)
+        sys.exit(143 if isinstance(exc, Stopped) else 130)
     except OSError as exc:
         trouble = disk_trouble(exc)
         if trouble:
