@@ -61,6 +61,20 @@ def test_the_guided_generator_starts_at_the_warp_and_learns_a_correction():
         Generator(load_config("tiny"))(marks, embedding, guide=guide)
 
 
+def test_a_gain_pushed_below_zero_shows_the_warp_and_can_come_back():
+    torch.manual_seed(0)
+    config = load_config("tiny", warp_guide=True)
+    generator = Generator(config)
+    marks, guide = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 1.6 - 0.8
+    embedding = torch.rand(1, config.embed_dim)
+    with torch.no_grad():
+        generator.gain.fill_(-0.05)
+    out = generator(marks, embedding, guide=guide)
+    assert torch.equal(out, guide), "a negative gain counts as 0: the warp, never a correction turned backwards"
+    (out - (guide + 0.1 * generator.layers(marks, embedding, guide=guide).detach())).abs().mean().backward()
+    assert generator.gain.grad.item() < 0, "the gradient still reaches the gain, so a step raises it again"
+
+
 def test_warp_guide_must_be_a_boolean():
     with pytest.raises(UserError, match="warp_guide must be true or false"):
         load_config("tiny", warp_guide="yes")
