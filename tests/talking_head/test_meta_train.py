@@ -84,6 +84,29 @@ def test_resume_refuses_another_preset_or_dataset(dataset, tmp_path):
     _trainer(dataset, tmp_path / "run", lr_g=1e-4).train(2)  # a learning rate may change
 
 
+def test_w_can_start_at_each_videos_first_embedding_and_old_states_resume(dataset, tmp_path):
+    trainer = _trainer(dataset, tmp_path / "run", w_init="embedding")
+    eg, d = _unwrap(trainer.eg), _unwrap(trainer.discriminator)
+    for clip in (0, 3):
+        frames, marks = trainer.episodes.pairs(clip, range(trainer.config.k))
+        with torch.no_grad():
+            expected = eg.embedder.eval()(frames[None], marks[None])[0]
+        assert torch.allclose(d.W.weight[clip], expected, atol=1e-6)
+    eg.embedder.train()
+    trainer.train(1)
+    state_path = latest_training_state(tmp_path / "run")
+    state = torch.load(state_path, weights_only=True)
+    resumed = _trainer(dataset, tmp_path / "run", w_init="embedding")  # a resume keeps the trained W
+    assert torch.equal(_unwrap(resumed.discriminator).W.weight, state["discriminator"]["W.weight"])
+    del state["config"]["w_init"]  # a state saved before the setting existed ran with its default
+    torch.save(state, state_path)
+    assert _trainer(dataset, tmp_path / "run").step == 1
+    with pytest.raises(UserError, match="w_init=normal"):
+        _trainer(dataset, tmp_path / "run", w_init="embedding")
+    with pytest.raises(UserError, match="w_init must be normal or embedding"):
+        load_config("tiny", w_init="zeros")
+
+
 def test_nan_stops_with_the_term_and_keeps_the_last_good_state(dataset, tmp_path, monkeypatch):
     trainer = _trainer(dataset, tmp_path / "run")
     trainer.train(2)

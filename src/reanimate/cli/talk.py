@@ -32,13 +32,17 @@ def talk():
 @click.option("--vgg19-weights", default=None, help="torchvision VGG19 weights file or URL.")
 @click.option("--vggface-weights", default=None, help="VGG-Face weights file or URL (turns on the VGGFace term).")
 @click.option("--vggface-weight", type=float, default=None, help="Weight of the VGG-Face term (default with --vggface-weights: 2e-3, the paper's).")
+@click.option("--match-weight", type=click.FloatRange(0), default=None,
+              help="Weight of the match term between W_i and the embedding (paper: 80; 0 in the CPU presets).")
+@click.option("--w-init", type=click.Choice(["normal", "embedding"]), default=None,
+              help="W_i at the start: small random, or each video's first embedding (default: the preset's).")
 @click.option("--ema", "ema_decay", type=float, default=None, help="Generator moving-average decay (0 = off).")
 @click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader processes per training process.")
 @DEVICE
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
 @QUIET
 def meta_train(dataset, run_dir, preset, steps, warp_guide, batch_size, k, holdout, lr_g, lr_d, perceptual, vgg19_weights,
-               vggface_weights, vggface_weight, ema_decay, workers, device, seed, quiet):
+               vggface_weights, vggface_weight, match_weight, w_init, ema_decay, workers, device, seed, quiet):
     """Meta-learn embedder, generator and discriminator on a face DATASET.
 
     \b
@@ -53,7 +57,8 @@ def meta_train(dataset, run_dir, preset, steps, warp_guide, batch_size, k, holdo
     api.meta_train(dataset, run_dir, preset=preset, steps=steps, device=device, seed=seed, show_progress=not quiet,
                    batch_size=batch_size, k=k, holdout=holdout, lr_g=lr_g, lr_d=lr_d, perceptual=perceptual,
                    vgg19_weights=vgg19_weights, vggface_weights=vggface_weights, vggface_weight=vggface_weight,
-                   ema_decay=ema_decay, workers=workers, warp_guide=warp_guide)
+                   match_weight=match_weight, w_init=w_init, ema_decay=ema_decay, workers=workers,
+                   warp_guide=warp_guide)
 
 
 @talk.command()

@@ -48,6 +48,9 @@ class TalkConfig:
     adversarial_weight: float = 1.0  # hinge: -D(fake) for the generator
     feature_matching_weight: float = 10.0
     match_weight: float = 80.0  # L1 between W_i and the embedding
+    # W_i at the start: "normal" (std 0.02) or "embedding" (ê of video i's first K frames, so the
+    # match term starts at ê's own scale rather than pulling every ê towards 0).
+    w_init: str = "normal"
     pixel_weight: float = 0.0  # plain L1 on pixels (not in the paper; helps tiny CPU models start)
     perceptual: str = "inception"
     vgg19_weights: str | None = None
@@ -77,6 +80,8 @@ class TalkConfig:
             raise ValueError("vggface_weight > 0 needs vggface_weights (a VGG-Face file: see the README)")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.w_init not in ("normal", "embedding"):
+            raise ValueError(f"w_init must be normal or embedding, got {self.w_init!r}")
         if not isinstance(self.warp_guide, bool):
             raise ValueError(f"warp_guide must be true or false, got {self.warp_guide!r}")
         if not (self.lr_g > 0 and self.lr_d > 0):

@@ -11,7 +11,7 @@ command again resumes from the newest training state in the run folder.
 import copy
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +103,9 @@ class MetaTrainer:
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=betas)
         self.step = 0
         self._resume()
-        if self.context.world > 1:
+        if self.step == 0 and config.w_init == "embedding":
+            self._w_from_first_embeddings()
+        if self.context.world > 1:  # (DDP starts every process from rank 0's weights)
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.eg = DistributedDataParallel(self.eg, device_ids=ids)
             self.discriminator = DistributedDataParallel(self.discriminator, device_ids=ids)
@@ -136,7 +138,8 @@ class MetaTrainer:
         state = load_training_state(path)
         saved = state["config"]
         mine = asdict(self.config)
-        saved = saved | {k: v for k, v in MODEL_DEFAULTS.items() if k not in saved}  # a run from before the field
+        # A run from before a field was added ran with its default.
+        saved = {f.name: f.default for f in fields(TalkConfig)} | MODEL_DEFAULTS | saved
         model_diff = [f"{k} {saved.get(k)} there, {mine[k]} now" for k in MODEL_FIELDS if saved.get(k) != mine[k]]
         if model_diff or state["num_videos"] != self.num_videos:
             if state["num_videos"] != self.num_videos:
@@ -168,6 +171,23 @@ class MetaTrainer:
         torch.set_rng_state(state["torch_rng"])
         self.step = int(state["step"])
         say(f"resuming {self.run_dir} at step {self.step}", self.show)
+
+    @torch.no_grad()
+    def _w_from_first_embeddings(self, batch: int = 16) -> None:
+        """W_i := ê of clip i's first K frames (`w_init: embedding`)."""
+        if not self.context.is_main:
+            return  # DDP hands rank 0's W to every process
+        clips = self.episodes.clip_ids
+        embedder = self.eg.embedder.eval()  # spectral norm's power iteration holds still
+        with progress(len(clips), "W from first embeddings", "video", enabled=self.show) as bar:
+            for start in range(0, len(clips), batch):
+                chunk = clips[start:start + batch]
+                pairs = [self.episodes.pairs(clip, range(self.config.k)) for clip in chunk]
+                frames = torch.stack([f for f, _ in pairs]).to(self.device)
+                marks = torch.stack([m for _, m in pairs]).to(self.device)
+                self.discriminator.W.weight[chunk] = embedder(frames, marks).float()
+                bar.update(len(chunk))
+        embedder.train()
 
     def save(self) -> None:
         if self.context.is_main:
