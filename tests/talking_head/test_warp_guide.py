@@ -11,7 +11,9 @@ from reanimate.core.errors import UserError
 from reanimate.faces.episodes import EpisodeDataset
 from reanimate.faces.synth import animate as poses
 from reanimate.faces.synth import random_identity, render_face, synth_dataset
+from reanimate.faces.warp import nearest_shot
 from reanimate.metrics.image import ssim
+from reanimate.nn.convert import to_tensor
 from reanimate.talking_head.config import load_config
 from reanimate.talking_head.fewshot import Avatar, landmark_images
 from reanimate.talking_head.meta_train import MetaTrainer
@@ -97,6 +99,22 @@ def test_episodes_carry_the_nearest_frame_warped_to_the_target(guided_dataset):
     assert np.mean(warp_errors) < 0.85 * np.mean(copy_errors), "the warp is closer to the target than a copied frame"
     held = EpisodeDataset(guided_dataset, k=4, holdout=2, warp_guide=True).heldout(0, 1)
     assert held["guide"].shape == (3, 32, 32)
+
+
+def test_episode_guides_are_made_as_the_avatar_makes_them_at_use(tmp_path):
+    synth_dataset(tmp_path / "syn", identities=2, frames=24, size=32, seed=1, show_progress=False)
+    episodes = EpisodeDataset(tmp_path / "syn", k=4, size=64, warp_guide=True)
+    filled = 0
+    for clip in episodes.clip_ids:
+        for target in range(4, 24):
+            positions = [0, 1, 2, 3, target]
+            _, crops, _ = episodes._crops(clip, positions)
+            avatar = WarpAvatar([c for c, _ in crops[:4]], np.stack([p for _, p in crops[:4]]))
+            shot = nearest_shot(avatar.points, crops[4][1])[0]
+            expected = to_tensor(avatar.render(crops[4][1], shot=shot))
+            assert torch.equal(episodes._episode(clip, positions)["guide"], expected)
+            filled += avatar.mouth_frames
+    assert filled, "some targets open their mouths wider than their shots: the fill is part of the guide"
 
 
 def test_guided_meta_training_runs_exports_and_reports_the_warp(guided_dataset, tmp_path):

@@ -9,7 +9,7 @@ from reanimate.core.errors import UserError
 from reanimate.faces.align import resize_crop
 from reanimate.faces.raster import draw_landmarks
 from reanimate.faces.store import ClipFile, FaceDataset
-from reanimate.faces.warp import FaceWarp, nearest_shot
+from reanimate.faces.warp import FaceWarp, fill_mouth, mouth_opening, nearest_shot, needs_mouth, widest_open
 from reanimate.nn.convert import to_tensor
 
 
@@ -33,8 +33,9 @@ class EpisodeDataset(torch.utils.data.Dataset):
     `target` and `target_landmarks` (3, S, S), plus `video` (the clip's index in the dataset,
     below `num_videos`, for the discriminator's per-video W_i) and `identity` (index into the
     dataset's `identities`). With `warp_guide`, also `guide` (3, S, S): the K frame nearest the
-    target in pose and expression, warped to the target's landmarks (what a guided generator sees;
-    about a millisecond at 64 px, so DataLoader workers keep up).
+    target in pose and expression, warped to the target's landmarks, a mouth opening wider than that
+    frame's filled from the widest-open K frame (what a guided generator sees at use too; about a
+    millisecond at 64 px, so DataLoader workers keep up).
 
     With a DataLoader, `set_epoch` reaches workers started after it: use the default
     `persistent_workers=False`, or every epoch repeats the episodes of the first.
@@ -101,10 +102,14 @@ class EpisodeDataset(torch.utils.data.Dataset):
             "video": clip_id,
             "identity": self.identity_of[info.identity],
         }
-        if self.warp_guide:
-            target = crops[-1][1]
-            shot, _ = nearest_shot(np.stack([points for _, points in crops[:-1]]), target)
-            item["guide"] = to_tensor(FaceWarp(*crops[shot])(target).image)
+        if self.warp_guide:  # as a guided avatar makes its guide at use (`talking_head.fewshot`)
+            target, shots = crops[-1][1], crops[:-1]
+            shot, _ = nearest_shot(np.stack([points for _, points in shots]), target)
+            face = FaceWarp(*shots[shot])(target).image
+            openings = [mouth_opening(points) for _, points in shots]
+            if needs_mouth(target, openings[shot]) and (donor := widest_open(openings, shot)) is not None:
+                face = fill_mouth(face, target, *shots[donor])  # a mouth opening wider than the shot's
+            item["guide"] = to_tensor(face)
         return item
 
     def __getitem__(self, index: "int | tuple[int, int]") -> dict:

@@ -90,6 +90,38 @@ def mouth_opening(points: np.ndarray) -> float:
     return float(gap / (np.linalg.norm(points[list(BROWS)].mean(0) - points[8]) + 1e-6))
 
 
+MOUTH_GAIN = 1.3  # the target opens its mouth this much wider than the warped shot: fill the inside
+MIN_OPENING = 0.04  # narrower gaps show no teeth
+
+
+def needs_mouth(target: np.ndarray, shot_opening: float) -> bool:
+    """Whether `target` (68, 2) opens its mouth wider than a warp of a shot opened `shot_opening` can show."""
+    opening = mouth_opening(target)
+    return opening > MIN_OPENING and opening > MOUTH_GAIN * shot_opening
+
+
+def widest_open(openings: list[float], shot: int, exclude: int | None = None) -> int | None:
+    """The shot with the widest-open mouth (never `exclude`), or None if it is not clearly wider than `shot`'s."""
+    widest = int(np.argmax([o if i != exclude else -1.0 for i, o in enumerate(openings)]))
+    return widest if openings[widest] > MOUTH_GAIN * openings[shot] and widest != exclude else None
+
+
+def fill_mouth(face: np.ndarray, target: np.ndarray, donor: np.ndarray, donor_points: np.ndarray) -> np.ndarray:
+    """`face` (S, S, 3) uint8 at landmarks `target`, with the inside of its mouth taken from another
+    face (`donor` at `donor_points`), moved onto the target's inner lips and coloured like `face`."""
+    size = face.shape[1], face.shape[0]
+    lips = list(OUTER_LIPS) + list(INNER_LIPS)
+    matrix, _ = cv2.estimateAffinePartial2D(donor_points[lips], target[lips])
+    if matrix is None:
+        return face
+    mouth = cv2.warpAffine(donor, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inner = polygon_mask(target[list(INNER_LIPS)], size)
+    ring = np.clip(polygon_mask(target[list(OUTER_LIPS)], size) - inner, 0, 1)  # the lips themselves
+    mouth = match_colours(mouth, face, ring)  # the donor's lips to the face's: teeth follow suit
+    blend = cv2.GaussianBlur(inner, (0, 0), max(0.8, 0.004 * size[0]))[..., None]
+    return np.rint(face + blend * (mouth.astype(np.float32) - face)).astype(np.uint8)
+
+
 def _signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
     return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))

@@ -86,8 +86,8 @@ class Avatar:
         """For targets (N, 68, 2) in the detail shots' pixels: the generator's guides (N, 3, S, S) and
         the warps themselves at the detail size. `leave_out_own`: target n is shot n, warp another."""
         # The warp of the nearest shot with an opening mouth filled from the widest-open shot (as
-        # `talk eval` scores the warp): the network starts from the best the warp alone does. Meta-
-        # learning episodes carry the bare warp (`faces.episodes`), so FF meets filled mouths first here.
+        # `talk eval` scores the warp, and as meta-learning episodes carry it): the network starts
+        # from the best the warp alone does.
         warped = [self.warp.render(target, shot=nearest_shot(self.warp.points, target, leave_out=n)[0],
                                    exclude=n) if leave_out_own else self.warp.render(target)
                   for n, target in enumerate(points)]

@@ -8,23 +8,12 @@ and colour matched, when the target opens wider than the chosen shot. Eyes follo
 the eyelid landmarks move the eye triangles.
 """
 
-import cv2
 import numpy as np
 
 from reanimate.core.errors import UserError
-from reanimate.faces.warp import (
-    INNER_LIPS,
-    OUTER_LIPS,
-    FaceWarp,
-    match_colours,
-    mouth_opening,
-    nearest_shot,
-    polygon_mask,
-)
+from reanimate.faces.warp import FaceWarp, fill_mouth, mouth_opening, nearest_shot, needs_mouth, widest_open
 
 SWITCH = 0.85  # another shot is taken only when it is this much closer than the current one (no flicker)
-MOUTH_GAIN = 1.3  # the target opens its mouth this much wider than the shot: fill the inside from the driver
-MIN_OPENING = 0.04  # narrower gaps show no teeth
 
 
 class WarpAvatar:
@@ -74,28 +63,12 @@ class WarpAvatar:
         result = self.warps[shot](target)
         self.clamped_frames += result.folds_clamped
         face = result.image
-        opening = mouth_opening(target)
-        if opening > MIN_OPENING and opening > MOUTH_GAIN * self.openings[shot]:
+        if needs_mouth(target, self.openings[shot]):
             if driver_crop is None:  # no driver frame (or it is the truth being scored): the widest-open shot
-                openings = [o if i != exclude else -1.0 for i, o in enumerate(self.openings)]
-                widest = int(np.argmax(openings))
-                if self.openings[widest] <= MOUTH_GAIN * self.openings[shot]:
+                widest = widest_open(self.openings, shot, exclude)
+                if widest is None:
                     return face
                 driver_crop, driver_points = self.crops[widest], self.points[widest]
-            face = self._mouth_from(face, target, driver_crop, driver_points)
+            face = fill_mouth(face, target, driver_crop, driver_points)
             self.mouth_frames += 1
         return face
-
-    def _mouth_from(self, face, target, driver_crop, driver_points) -> np.ndarray:
-        """The inside of another face's mouth, moved onto the target's inner lips and coloured like the source."""
-        size = (self.size, self.size)
-        lips = list(OUTER_LIPS) + list(INNER_LIPS)
-        matrix, _ = cv2.estimateAffinePartial2D(driver_points[lips], target[lips])
-        if matrix is None:
-            return face
-        mouth = cv2.warpAffine(driver_crop, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        inner = polygon_mask(target[list(INNER_LIPS)], size)
-        ring = np.clip(polygon_mask(target[list(OUTER_LIPS)], size) - inner, 0, 1)  # the lips themselves
-        mouth = match_colours(mouth, face, ring)  # the driver's lips to the source's: teeth follow suit
-        blend = cv2.GaussianBlur(inner, (0, 0), max(0.8, 0.004 * self.size))[..., None]
-        return np.rint(face + blend * (mouth.astype(np.float32) - face)).astype(np.uint8)
