@@ -33,6 +33,7 @@ class Stopped(KeyboardInterrupt):
 
 
 def _stop(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once (a hang in C)
     raise Stopped
 
 
@@ -41,7 +42,7 @@ def run() -> None:
     # SIGTERM stops a command the way Ctrl-C does (training states saved, nothing half-written).
     # It is also the way to stop a run started in the background from a script: such a run
     # ignores Ctrl-C's SIGINT, as the shell starts background commands without job control.
-    signal.signal(signal.SIGTERM, _stop)
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
         main(standalone_mode=False)
     except click.exceptions.Abort as exc:  # click's form of a KeyboardInterrupt in a command
@@ -69,3 +70,5 @@ def run() -> None:
     except FloatingPointError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(3)
+    finally:  # (for callers that run it in their own process, as the tests do)
+        signal.signal(signal.SIGTERM, previous)

@@ -11,7 +11,7 @@ command again resumes from the newest training state in the run folder.
 import copy
 import json
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,10 @@ from reanimate.talking_head.nets.discriminator import Discriminator
 
 PREVIEW_EPOCH = 2**31 - 1  # a fixed epoch: the preview shows the same episodes all run long
 # Settings that may change when a run resumes (everything else must match the saved state).
-_RESUMABLE_CHANGES = {"workers", "log_every", "preview_seconds", "checkpoint_seconds", "lr_g", "lr_d"}
+_RESUMABLE_CHANGES = {"workers", "log_every", "preview_seconds", "checkpoint_seconds", "lr_g", "lr_d",
+                      "w_init"}  # (w_init acts at step 0 only)
+# Run settings added later, with the value that states saved before them ran with.
+_RUN_DEFAULTS = {"w_init": "normal"}
 
 
 class StepSampler:
@@ -138,8 +141,7 @@ class MetaTrainer:
         state = load_training_state(path)
         saved = state["config"]
         mine = asdict(self.config)
-        # A run from before a field was added ran with its default.
-        saved = {f.name: f.default for f in fields(TalkConfig)} | MODEL_DEFAULTS | saved
+        saved = MODEL_DEFAULTS | _RUN_DEFAULTS | saved  # a state from before a field was added
         model_diff = [f"{k} {saved.get(k)} there, {mine[k]} now" for k in MODEL_FIELDS if saved.get(k) != mine[k]]
         if model_diff or state["num_videos"] != self.num_videos:
             if state["num_videos"] != self.num_videos:
@@ -174,9 +176,8 @@ class MetaTrainer:
 
     @torch.no_grad()
     def _w_from_first_embeddings(self, batch: int = 16) -> None:
-        """W_i := ê of clip i's first K frames (`w_init: embedding`)."""
-        if not self.context.is_main:
-            return  # DDP hands rank 0's W to every process
+        """W_i := ê of clip i's first K frames (`w_init: embedding`). Every process computes the same
+        W (same seed, same weights): none waits for rank 0 in DDP's start, which has a timeout."""
         clips = self.episodes.clip_ids
         embedder = self.eg.embedder.eval()  # spectral norm's power iteration holds still
         with progress(len(clips), "W from first embeddings", "video", enabled=self.show) as bar:

@@ -75,7 +75,8 @@ class Generator(nn.Module):
             raise ValueError("a guided generator needs the warped source (guide=...)")
         net = self.layers(landmarks, embedding, psi, guide)
         # Never below 0 in value (the straight-through gradient below assumes a positive gain), but
-        # its gradient passes, so a gain that Adam pushes under 0 can still come back.
+        # its gradient passes, so a gain that Adam pushes under 0 can still come back (the further
+        # under, the longer that takes; meta-learning has kept it within 1e-4 of 0 before it opened).
         gain = GAIN_SCALE * (self.gain + (self.gain.clamp(min=0) - self.gain).detach())
         # The value is gain x net, but the net's gradient is taken as if the gain were 1: while the
         # gain is near 0 the net still learns which way to correct (towards target - warp), so the
