@@ -36,12 +36,17 @@ def shots():
     return [r[0] for r in rendered], np.stack([r[1] for r in rendered])
 
 
-def test_the_guided_generator_starts_at_the_warp_and_learns_a_correction():
+def _guided_generator(batch: int):
+    """A seeded tiny guided generator, with landmark images, guides in [-0.8, 0.8] and embeddings."""
     torch.manual_seed(0)
     config = load_config("tiny", warp_guide=True)
     generator = Generator(config)
-    marks, guide = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 1.6 - 0.8
-    embedding = torch.rand(2, config.embed_dim)
+    marks, guide = torch.rand(batch, 3, 32, 32) * 2 - 1, torch.rand(batch, 3, 32, 32) * 1.6 - 0.8
+    return generator, marks, guide, torch.rand(batch, config.embed_dim)
+
+
+def test_the_guided_generator_starts_at_the_warp_and_learns_a_correction():
+    generator, marks, guide, embedding = _guided_generator(2)
     assert torch.equal(generator(marks, embedding, guide=guide), guide), "untrained, the output is the warp itself"
     target = (guide + 0.1).clamp(-1, 1)  # a shading the warp lacks
     optimizer = torch.optim.Adam(generator.parameters(), lr=1e-3)
@@ -64,11 +69,7 @@ def test_the_guided_generator_starts_at_the_warp_and_learns_a_correction():
 
 
 def test_a_gain_pushed_below_zero_shows_the_warp_and_can_come_back():
-    torch.manual_seed(0)
-    config = load_config("tiny", warp_guide=True)
-    generator = Generator(config)
-    marks, guide = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 1.6 - 0.8
-    embedding = torch.rand(1, config.embed_dim)
+    generator, marks, guide, embedding = _guided_generator(1)
     with torch.no_grad():
         generator.gain.fill_(-0.05)
     out = generator(marks, embedding, guide=guide)
