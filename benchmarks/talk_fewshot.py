@@ -65,7 +65,7 @@ def guided_speed(device: str, detail: int = 256) -> None:
     clip_path = sample_clip("carphone_pristine")
     detector = LandmarkDetector()
     shots, shot_points = load_shots([clip_path], detail, 8, detector)
-    _, driving, _ = driver_track(open_video(clip_path), detail, detector, show_progress=False)
+    driving = driver_track(open_video(clip_path), detail, detector, show_progress=False).points
     for preset in ("guided", "paper"):
         torch.manual_seed(0)
         model = TalkingHeadModel(load_config(preset, warp_guide=True))
@@ -97,7 +97,8 @@ def finetune_curve(device: str, seconds: float, chunk: float = 15.0) -> None:
             for _, frame in clip.frames(range(half)):
                 writer.write(frame)
         frames, points = load_shots([source], size, 8, detector)
-    crops, driving, _ = driver_track(clip, size, detector, show_progress=False)
+    track = driver_track(clip, size, detector, show_progress=False)
+    crops, driving = track.crops, track.points
     held_out = np.linspace(half, len(clip) - 1, 16).round().astype(int)
     marks = landmark_images(driving[held_out], size)
     avatar = Avatar(model, frames, points, device)

@@ -54,7 +54,7 @@ def speed(frames: list[np.ndarray], track, size: int) -> None:
         with FrameWriter(Path(tmp) / "driver.mp4", 25) as writer:
             for frame in frames[half:]:
                 writer.write(frame)
-        _, targets, _ = driver_track(open_video(Path(tmp) / "driver.mp4"), size, detector, show_progress=False)
+        targets = driver_track(open_video(Path(tmp) / "driver.mp4"), size, detector, show_progress=False).points
     warp = FaceWarp(image, points)
     shift = np.float32([[1, 0, 2], [0, 1, -1]])
     base = per_frame(lambda t: cv2.warpAffine(image, shift, (size, size)), targets)

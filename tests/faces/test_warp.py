@@ -9,7 +9,8 @@ from reanimate.faces.align import Crop, face_box
 from reanimate.faces.motion import drive
 from reanimate.faces.paste import head_mask, paste_back
 from reanimate.faces.shots import MARGIN, find_shots
-from reanimate.faces.warp import FaceWarp, _signed_areas, mouth_opening
+from reanimate.faces.mouth import mouth_opening
+from reanimate.faces.warp import FaceWarp, _signed_areas
 from reanimate.io.image import write_png
 
 

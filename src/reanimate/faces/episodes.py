@@ -9,7 +9,8 @@ from reanimate.core.errors import UserError
 from reanimate.faces.align import resize_crop
 from reanimate.faces.raster import draw_landmarks
 from reanimate.faces.store import ClipFile, FaceDataset
-from reanimate.faces.warp import FaceWarp, fill_mouth, mouth_opening, nearest_shot, needs_mouth, widest_open
+from reanimate.faces.mouth import fill_mouth, mouth_opening, needs_mouth, widest_open
+from reanimate.faces.warp import FaceWarp, nearest_shot
 from reanimate.nn.convert import to_tensor
 
 

@@ -1,8 +1,9 @@
 """Whose landmarks drive the face: the driver's motion put on the source person (motion modes).
 
 - adapted (default): the driver's pose and expression drawn with the source's face shape;
-- relative: the driver's change since its first frame added to the source's own landmarks (FOMM,
-  Siarohin et al. 2019), so a source that starts with another pose or expression keeps it;
+- relative: the driver's head move and expression since its first frame, at full size, put on the
+  source's own landmarks (FOMM, Siarohin et al. 2019), so a source that starts with another pose or
+  expression keeps it;
 - absolute: the driver's landmarks as they are (best when the driver is the source person).
 All points are in crop coordinates: source and driver crops frame the face alike, so the modes
 need no further scaling.
@@ -11,7 +12,7 @@ need no further scaling.
 import numpy as np
 
 from reanimate.core.errors import UserError
-from reanimate.faces.warp import apply_similarity, similarity
+from reanimate.faces.warp import RIGID, apply_similarity, similarity
 
 MOTION_MODES = ("adapted", "relative", "absolute")
 
@@ -34,17 +35,39 @@ def adapt_shape(driver: np.ndarray, source: np.ndarray, driver_mean: np.ndarray 
     return out.astype(np.float32)
 
 
-def relative_motion(driver: np.ndarray, source: np.ndarray, first: np.ndarray | None = None) -> np.ndarray:
-    """The source's landmarks (68, 2) moved by each driver frame's change from the first one (N, 68, 2).
+def _matrix(transform) -> np.ndarray:
+    """(3, 3) homogeneous matrix of a (scale, rotation, shift) similarity."""
+    scale, rotation, shift = transform
+    m = np.eye(3)
+    m[:2, :2], m[:2, 2] = scale * rotation, shift
+    return m
 
-    The change is taken in the first frame's pose (rotation and scale undone) and redone in the
-    source's, so a head turned differently from the driver's still moves the right way. `first`
-    (68, 2): the driver's starting face when the frames come one at a time.
+
+def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return points @ matrix[:2, :2].T + matrix[:2, 2]
+
+
+def relative_motion(driver: np.ndarray, source: np.ndarray, first: np.ndarray | None = None) -> np.ndarray:
+    """The source's landmarks (68, 2) moved as each driver frame (N, 68, 2) moved from the first.
+
+    Each frame splits into the head's move since the first frame (a similarity of the skull's rigid
+    points: shift, scale, roll) and the expression (what is left once that move is undone, a yaw or
+    a nod included). The expression is added to the source's face in full, scaled and turned to it;
+    the head's move is made in the source's frame (a driver turning 10 degrees turns the source 10
+    degrees, moving by a tenth of its face moves the source by a tenth of its own). So a source that
+    starts with another pose or expression keeps it (FOMM's relative motion, Siarohin et al. 2019).
+    `first` (68, 2): the driver's starting face when the frames come one at a time.
     """
     first = driver[0] if first is None else first
-    pose = similarity(first, source)  # driver frame 0 -> the source face
-    return np.stack([apply_similarity(frame, pose) - apply_similarity(first, pose) + source
-                     for frame in driver]).astype(np.float32)
+    into_source = _matrix(similarity(first[RIGID], source[RIGID]))  # driver's frame -> the source's
+    back = np.linalg.inv(into_source)
+    source_there = _apply(back, source)  # the source's face laid over the driver's first one
+    out = np.empty((len(driver), 68, 2), np.float32)
+    for i, frame in enumerate(driver):
+        head = _matrix(similarity(first[RIGID], frame[RIGID]))  # the head's move since the first frame
+        expression = _apply(np.linalg.inv(head), frame) - first  # (68, 2) in the first frame's pose
+        out[i] = _apply(into_source @ head, source_there + expression)
+    return out
 
 
 def drive(driver: np.ndarray, shots: np.ndarray, mode: str = "adapted", reference: np.ndarray | None = None

@@ -8,8 +8,10 @@ triangle lookup, well over real time at 256x256 on a CPU (`benchmarks/talk_warp.
 points costs a dense 90-term sum per pixel and overshoots between landmarks on large expressions.
 
 Points beyond the 68: a forehead arc above the brows and a ring around the head that move with the
-head's similarity transform (the hair and the top of the head follow the face), and fixed points
-on the image border, so the background far from the face holds still.
+head's similarity transform (the hair and the top of the head follow the face), points on the neck
+and shoulders that follow it partly, the iris centres when they are known (a gaze moves them), and
+fixed points on the image border, so the background far from the face holds still. Warping a whole
+photo this way moves the head in the frame ("Bringing Portraits to Life" warps the whole image too).
 """
 
 from dataclasses import dataclass
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy.spatial import Delaunay
+
+from reanimate.faces.eyes import place_iris, to_eye
 
 JAW, BROWS, NOSE, EYES = range(0, 17), range(17, 27), range(27, 36), range(36, 48)
 OUTER_LIPS, INNER_LIPS = range(48, 60), range(60, 68)
@@ -63,6 +67,12 @@ def nearest_shot(shots: np.ndarray, target: np.ndarray, leave_out: int | None = 
 
 def head_points(points: np.ndarray) -> np.ndarray:
     """(K, 2) points beyond the 68 landmarks: a forehead arc and a wider ring around the head."""
+    return _head_points(points)[0]
+
+
+def _head_points(points: np.ndarray, pick: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(head points (K, 2), the outline point each one is drawn out from (K, 2), which outline points
+    the ring uses); `pick` repeats another face's choice, so two faces get matching points."""
     brows, chin = points[list(BROWS)], points[8]
     up = brows.mean(0) - chin
     height = np.linalg.norm(up) + 1e-6
@@ -72,9 +82,26 @@ def head_points(points: np.ndarray) -> np.ndarray:
     centre = outline.mean(0)
     # Hair and ears move with the head: a ring around the upper face. None below the nose, where the
     # jaw opens on its own: the neck there stretches between the jaw and the fixed border instead.
-    upper = (outline - chin) @ up > (points[33] - chin) @ up
-    ring = centre + (outline[upper][::2] - centre) * 1.35
-    return np.concatenate([forehead, ring]).astype(np.float32)
+    if pick is None:
+        pick = np.flatnonzero((outline - chin) @ up > (points[33] - chin) @ up)[::2]
+    anchors = outline[pick]
+    ring = centre + (anchors - centre) * 1.35
+    return (np.concatenate([forehead, ring]).astype(np.float32),
+            np.concatenate([brows, anchors]).astype(np.float32), pick)
+
+
+def body_points(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(neck (3, 2), shoulders (3, 2)): points below the jaw that follow the head partly, so a head
+    that moves drags its neck and, less, its shoulders instead of stretching the picture at the chin."""
+    brows, chin = points[list(BROWS)].mean(0), points[8]
+    up, side = brows - chin, points[16] - points[0]
+    neck = [chin - 0.6 * up + k * 0.3 * side for k in (-1, 0, 1)]
+    shoulders = [chin - 1.5 * up + k * 1.0 * side for k in (-1, 0, 1)]
+    return np.array(neck, np.float32), np.array(shoulders, np.float32)
+
+
+NECK_FOLLOW, SHOULDER_FOLLOW = 0.6, 0.25  # how much of the head's move the neck and shoulders make
+OUTLINE_FOLLOW = 0.5  # how much of the face outline's own change (beyond the head's move) the ring makes
 
 
 def border_points(width: int, height: int) -> np.ndarray:
@@ -84,47 +111,30 @@ def border_points(width: int, height: int) -> np.ndarray:
     return np.array(top + sides, np.float32)
 
 
-def mouth_opening(points: np.ndarray) -> float:
-    """Inner-lip gap over the face height: 0 closed, about 0.15-0.3 wide open."""
-    gap = np.linalg.norm(points[[61, 62, 63]] - points[[67, 66, 65]], axis=1).mean()
-    return float(gap / (np.linalg.norm(points[list(BROWS)].mean(0) - points[8]) + 1e-6))
-
-
-MOUTH_GAIN = 1.3  # the target opens its mouth this much wider than the warped shot: fill the inside
-MIN_OPENING = 0.04  # narrower gaps show no teeth
-
-
-def needs_mouth(target: np.ndarray, shot_opening: float) -> bool:
-    """Whether `target` (68, 2) opens its mouth wider than a warp of a shot opened `shot_opening` can show."""
-    opening = mouth_opening(target)
-    return opening > MIN_OPENING and opening > MOUTH_GAIN * shot_opening
-
-
-def widest_open(openings: list[float], shot: int, exclude: int | None = None) -> int | None:
-    """The shot with the widest-open mouth (never `exclude`), or None if it is not clearly wider than `shot`'s."""
-    widest = int(np.argmax([o if i != exclude else -1.0 for i, o in enumerate(openings)]))
-    return widest if openings[widest] > MOUTH_GAIN * openings[shot] and widest != exclude else None
-
-
-def fill_mouth(face: np.ndarray, target: np.ndarray, donor: np.ndarray, donor_points: np.ndarray) -> np.ndarray:
-    """`face` (S, S, 3) uint8 at landmarks `target`, with the inside of its mouth taken from another
-    face (`donor` at `donor_points`), moved onto the target's inner lips and coloured like `face`."""
-    size = face.shape[1], face.shape[0]
-    lips = list(OUTER_LIPS) + list(INNER_LIPS)
-    matrix, _ = cv2.estimateAffinePartial2D(donor_points[lips], target[lips])
-    if matrix is None:
-        return face
-    mouth = cv2.warpAffine(donor, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    inner = polygon_mask(target[list(INNER_LIPS)], size)
-    ring = np.clip(polygon_mask(target[list(OUTER_LIPS)], size) - inner, 0, 1)  # the lips themselves
-    mouth = match_colours(mouth, face, ring)  # the donor's lips to the face's: teeth follow suit
-    blend = cv2.GaussianBlur(inner, (0, 0), max(0.8, 0.004 * size[0]))[..., None]
-    return np.rint(face + blend * (mouth.astype(np.float32) - face)).astype(np.uint8)
-
-
 def _signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
     return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+# Openings that may close: lids meet on a blink, lips on a closing mouth. Their triangles may shrink to
+# nothing (the skin around them covers the place, as a real lid does), so they are not folds; the
+# facing points are only kept from crossing (`uncross`).
+FACING = [(37, 41), (38, 40), (43, 47), (44, 46), (61, 67), (62, 66), (63, 65)]
+OPENINGS = (set(range(36, 42)) | {68}, set(range(42, 48)) | {69}, set(range(48, 68)))
+SLIVER = 0.004  # triangles smaller than this share of the face's box are not checked for folds
+MAP_SIDE = 640  # the warp's maps are computed at most this large and scaled up (they are piecewise linear)
+
+
+def uncross(target: np.ndarray) -> np.ndarray:
+    """`target` (68, 2) with each lower lid point no higher than the upper one facing it (and the
+    lips alike): a driver's blink measured past closed closes the lid, it does not turn it over."""
+    target = np.array(target, np.float32)
+    down = target[8] - target[list(BROWS)].mean(0)
+    down /= np.linalg.norm(down) + 1e-9
+    for upper, lower in FACING:
+        if (target[lower] - target[upper]) @ down < 0:
+            target[upper] = target[lower] = 0.5 * (target[upper] + target[lower])
+    return target
 
 
 @dataclass
@@ -134,57 +144,101 @@ class WarpResult:
 
 
 class FaceWarp:
-    """Warps one source face image to any target landmarks of the same image size.
+    """Warps one source image (a face crop or a whole photo) to any target landmarks.
 
     The triangulation is made once, on the source's control points, so every frame uses the same
-    mesh and the texture stays attached to the same triangles over time.
+    mesh and the texture stays attached to the same triangles over time. With `irises`, each iris
+    centre is a control point of its own, so a gaze moves the iris inside the lids.
 
     Args:
-        image: (H, W, 3) uint8 source image (a face crop or a whole frame).
+        image: (H, W, 3) uint8 source image.
         points: (68, 2) landmarks of the face in `image` pixels.
+        irises: (2, 2) iris centres in `image` pixels (`reanimate.faces.eyes.find_irises`); an eye
+            whose iris was not found (NaN) gets its lids' centre, which then moves with the lids.
 
     Example:
-        >>> warp = FaceWarp(crop, landmarks)
+        >>> warp = FaceWarp(photo, landmarks)
         >>> moved = warp(new_landmarks).image
     """
 
-    def __init__(self, image: np.ndarray, points: np.ndarray):
+    def __init__(self, image: np.ndarray, points: np.ndarray, irises: np.ndarray | None = None):
         self.image = np.ascontiguousarray(image)
         height, width = image.shape[:2]
         self.points = np.asarray(points, np.float32)
+        self.irises = None if irises is None else _irises_or_centres(self.points, irises)
         self.border = border_points(width, height)
-        # Head points outside the image (a tight crop) are left out, the same ones in every frame.
-        head = head_points(self.points)
+        # Points beyond the face that land outside the image (a tight crop) or too near its fixed
+        # border are left out, the same ones in every frame.
+        extra = self._extra(self.points)
         margin = 0.06 * max(width, height)  # thin triangles against the fixed border fold first
-        self.head_kept = ((head >= margin) & (head <= [width - 1 - margin, height - 1 - margin])).all(1)
-        head = head[self.head_kept]
-        # Near the fixed border a head point moves less, so the band between them stretches rather than folds.
-        to_border = np.minimum(head, [width - 1, height - 1] - head).min(1)
-        self.head_follow = np.clip(to_border / (0.2 * max(width, height)), 0, 1)[:, None].astype(np.float32)
-        self.source = self._control(self.points, head)  # (M, 2)
+        self.extra_kept = ((extra >= margin) & (extra <= [width - 1 - margin, height - 1 - margin])).all(1)
+        extra = extra[self.extra_kept]
+        # Near the fixed border a point moves less, so the band between them stretches rather than folds.
+        to_border = np.minimum(extra, [width - 1, height - 1] - extra).min(1)
+        self.extra_follow = np.clip(to_border / (0.2 * max(width, height)), 0, 1)[:, None].astype(np.float32)
+        self.source = self._control(self.points, self.irises, extra)  # (M, 2)
         self.triangles = Delaunay(self.source).simplices.astype(np.int32)  # (T, 3)
         self.source_areas = _signed_areas(self.source, self.triangles)
-        self._grid = np.mgrid[0:height, 0:width].astype(np.float32)  # (2, H, W): made once, used every frame
         keep = np.abs(self.source_areas) > 1e-3  # degenerate slivers of collinear border points
         self.triangles, self.source_areas = self.triangles[keep], self.source_areas[keep]
+        # Triangles inside an eye or the mouth may close (by index: the iris points sit at 68 and 69).
+        offset = 0 if self.irises is None else 2
+        openings = [{i for i in group if i < 68 or offset} for group in OPENINGS]
+        self.closable = np.array([any(set(t.tolist()) <= g for g in openings) for t in self.triangles], bool)
+        # Slivers (the nose's edge, seen turning) may flip without a visible fold: only larger ones count.
+        face_area = np.ptp(self.points, axis=0).prod()
+        self.visible = np.abs(self.source_areas) > SLIVER * face_area
+        self._scale = min(1.0, MAP_SIDE / max(width, height))
+        small = max(1, round(height * self._scale)), max(1, round(width * self._scale))
+        ys, xs = np.mgrid[0:small[0], 0:small[1]].astype(np.float32)
+        # Each map pixel's centre in full-size pixels (as cv2.resize places it), made once.
+        self._grid = np.stack([(ys + 0.5) / self._scale - 0.5, (xs + 0.5) / self._scale - 0.5])
 
-    def _control(self, points: np.ndarray, extra: np.ndarray) -> np.ndarray:
-        return np.concatenate([points, extra, self.border]).astype(np.float32)
+    def _extra(self, points: np.ndarray) -> np.ndarray:
+        """(K, 2) the head points, then the neck's and the shoulders'."""
+        return np.concatenate([head_points(points), *body_points(points)]).astype(np.float32)
 
-    def target_control(self, target: np.ndarray) -> np.ndarray:
-        """Control points for target landmarks: the head points follow the head's similarity transform."""
-        source_head = head_points(self.points)[self.head_kept]
-        moved = apply_similarity(source_head, similarity(self.points[RIGID], target[RIGID]))
-        return self._control(target, source_head + self.head_follow * (moved - source_head))
+    def _control(self, points: np.ndarray, irises: np.ndarray | None, extra: np.ndarray) -> np.ndarray:
+        parts = [points] + ([] if irises is None else [irises]) + [extra, self.border]
+        return np.concatenate(parts).astype(np.float32)
+
+    def target_control(self, target: np.ndarray, irises: np.ndarray | None = None) -> np.ndarray:
+        """Control points for target landmarks (and iris centres; default: the source's look kept).
+
+        The head points follow the head's similarity transform and half of what their nearest face
+        outline point does beyond it (a turned jaw pushes the cheek's ring out instead of folding
+        into it); the neck follows part of the head's move and the shoulders part of its shift
+        (`NECK_FOLLOW`, `SHOULDER_FOLLOW`)."""
+        move = similarity(self.points[RIGID], target[RIGID])
+        head, anchors, pick = _head_points(self.points)
+        _, target_anchors, _ = _head_points(target, pick)
+        moved_head = apply_similarity(head, move) + OUTLINE_FOLLOW * (target_anchors - apply_similarity(anchors, move))
+        neck, shoulders = body_points(self.points)
+        centre = self.points[RIGID].mean(0)
+        shift = apply_similarity(centre[None], move)[0] - centre
+        source_extra = np.concatenate([head, neck, shoulders])
+        moved = np.concatenate([moved_head, neck + NECK_FOLLOW * (apply_similarity(neck, move) - neck),
+                                shoulders + SHOULDER_FOLLOW * shift])
+        still, full = source_extra[self.extra_kept], moved[self.extra_kept]
+        extra = still + self.extra_follow * (full - still)
+        if self.irises is not None and irises is None:
+            irises = self.look_kept(target)
+        return self._control(target, irises, extra)
+
+    def look_kept(self, target: np.ndarray) -> np.ndarray:
+        """(2, 2) the source's irises carried to `target` by their eyes (the same look)."""
+        return np.stack([place_iris(target, eye, to_eye(self.points, eye, self.irises[eye])) for eye in (0, 1)])
 
     def folds(self, control: np.ndarray) -> bool:
-        areas = _signed_areas(control, self.triangles)
-        return bool(np.any(areas * np.sign(self.source_areas) < MIN_AREA_RATIO * np.abs(self.source_areas)))
+        areas = _signed_areas(control, self.triangles) * np.sign(self.source_areas)
+        shrunk = areas < MIN_AREA_RATIO * np.abs(self.source_areas)
+        turned = areas < -MIN_AREA_RATIO * np.abs(self.source_areas)  # closing is fine, turning over is not
+        return bool(np.any(shrunk & ~self.closable & self.visible) or np.any(turned & self.closable))
 
-    def safe_target(self, target: np.ndarray) -> tuple[np.ndarray, bool]:
+    def safe_target(self, target: np.ndarray, irises: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
         """Target control points that fold no triangle: blended towards the rigid motion if needed."""
-        target = np.asarray(target, np.float32)
-        control = self.target_control(target)
+        target = uncross(target)
+        control = self.target_control(target, irises)
         if not self.folds(control):
             return control, False
         rigid = apply_similarity(self.points, similarity(self.points[RIGID], target[RIGID]))
@@ -193,7 +247,7 @@ class FaceWarp:
         candidates = [rigid + w * (target - rigid) for w in (0.75, 0.5, 0.25, 0.0)]
         candidates += [self.points + w * (rigid - self.points) for w in (0.5, 0.25)]
         for candidate in candidates:
-            control = self.target_control(candidate)
+            control = self.target_control(uncross(candidate))
             if not self.folds(control):
                 return control, True
         return self.source, True
@@ -201,27 +255,48 @@ class FaceWarp:
     def maps(self, control: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y) for cv2.remap: for every target pixel, where to read in the source."""
         height, width = self.image.shape[:2]
-        index = np.full((height, width), -1, np.int32)
+        small = self._grid.shape[1:]
+        index = np.full(small, -1, np.int32)
+        raster = ((control + 0.5) * self._scale - 0.5) * 16  # map pixels, 4 fractional bits
         for t, tri in enumerate(self.triangles):
-            cv2.fillConvexPoly(index, np.round(control[tri] * 16).astype(np.int32), t, cv2.LINE_8, shift=4)
+            cv2.fillConvexPoly(index, np.round(raster[tri]).astype(np.int32), t, cv2.LINE_8, shift=4)
         # The affine map of each triangle, target -> source: [x, y, 1] @ A.T.
         dst = np.concatenate([control[self.triangles], np.ones((len(self.triangles), 3, 1), np.float32)], 2)
         src = self.source[self.triangles]  # (T, 3, 2)
-        affine = np.linalg.solve(dst.astype(np.float64), src.astype(np.float64))  # (T, 3, 2)
+        dst, src = dst.astype(np.float64), src.astype(np.float64)
+        flat = np.abs(np.linalg.det(dst)) < 1e-6  # a closed lid or mouth: the least-squares map of a line
+        affine = np.empty((len(dst), 3, 2))  # (T, 3, 2)
+        affine[~flat] = np.linalg.solve(dst[~flat], src[~flat])
+        affine[flat] = np.linalg.pinv(dst[flat]) @ src[flat]
+        affine = affine.astype(np.float32)
         ys, xs = self._grid
         uncovered = index < 0  # a rounding seam along the image border: read the pixel itself
-        a = affine[np.where(uncovered, 0, index)].astype(np.float32)  # (H, W, 3, 2)
+        a = affine[np.where(uncovered, 0, index)]  # (h, w, 3, 2)
         map_x = xs * a[..., 0, 0] + ys * a[..., 1, 0] + a[..., 2, 0]
         map_y = xs * a[..., 0, 1] + ys * a[..., 1, 1] + a[..., 2, 1]
         map_x[uncovered], map_y[uncovered] = xs[uncovered], ys[uncovered]
+        if self._scale < 1:
+            map_x = cv2.resize(map_x, (width, height), interpolation=cv2.INTER_LINEAR)
+            map_y = cv2.resize(map_y, (width, height), interpolation=cv2.INTER_LINEAR)
         return map_x, map_y
 
-    def __call__(self, target: np.ndarray) -> WarpResult:
-        """The source image with its face moved to `target` (68, 2) landmarks."""
-        control, clamped = self.safe_target(target)
+    def __call__(self, target: np.ndarray, irises: np.ndarray | None = None) -> WarpResult:
+        """The source image with its face moved to `target` (68, 2) landmarks (and its irises to
+        `irises` (2, 2), when the warp was made with irises)."""
+        control, clamped = self.safe_target(target, irises)
         map_x, map_y = self.maps(control)
         image = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return WarpResult(image, clamped)
+
+
+def _irises_or_centres(points: np.ndarray, irises: np.ndarray) -> np.ndarray:
+    """(2, 2) the irises, kept between their lids as every target's are (so no iris triangle starts
+    turned over), each eye's middle where its iris is unknown (NaN)."""
+    out = np.empty((2, 2), np.float32)
+    for eye in (0, 1):
+        uv = to_eye(points, eye, irises[eye]) if np.isfinite(irises[eye]).all() else np.array([0.5, 0.0], np.float32)
+        out[eye] = place_iris(points, eye, uv)
+    return out
 
 
 def polygon_mask(points: np.ndarray, size: tuple[int, int], feather: float = 0.0) -> np.ndarray:

@@ -1,14 +1,18 @@
 """Animate a person with the face motion of a driving video, and put the face back into the full frame.
 
 Two ways to draw the face, one pipeline around them:
-- without a model, the shots themselves are warped to the driver's landmarks (`WarpAvatar`): a real
-  face works today, from one photo, with no training;
-- with a meta-learned model, the few-shot avatar of Zakharov et al. (Sec. 3.3, Fig. 1) generates it.
-The driver's face is tracked and cropped like the training data; frames where its face is lost hold
-the last pose. The motion mode (`reanimate.faces.motion`) decides whose face shape the landmarks
-have. With paste-back, the animated crop goes back into the first shot's whole frame through the
-inverse crop transform, blended with a feathered mask around the head (LivePortrait's stitching).
+- without a model, the photo itself is warped to the driver's landmarks (`Portrait`): the whole
+  picture around the head moves, lids close, irises follow the driver's gaze, an opening mouth gets
+  the driver's teeth; a real face works from one photo, with no training;
+- with a meta-learned model, the few-shot avatar of Zakharov et al. (Sec. 3.3, Fig. 1) generates the
+  face crop, which goes back into the first shot's whole frame through the inverse crop transform,
+  blended with a feathered mask around the head (LivePortrait's stitching).
+The driver's face is tracked (one steady crop for the warp, so head moves stay in the landmarks);
+frames where its face is lost hold the last pose. The motion mode (`reanimate.faces.motion`) decides
+how the driver's landmarks become the person's.
 """
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -16,6 +20,7 @@ import numpy as np
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress, say
 from reanimate.faces.align import fixed_crop, resize_crop, stable_crops
+from reanimate.faces.eyes import find_irises, gaze, smooth_gaze
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.motion import MOTION_MODES, drive
 from reanimate.faces.paste import paste_face
@@ -24,14 +29,28 @@ from reanimate.faces.shots import MARGIN, Shot, crop_shots, find_shots
 from reanimate.io.video import FrameWriter, Video, check_output_free, open_video
 from reanimate.talking_head.fewshot import Avatar, landmark_images
 from reanimate.talking_head.model import TalkingHeadModel
-from reanimate.talking_head.warp_avatar import WarpAvatar
+from reanimate.talking_head.portrait import Portrait
 
 CHUNK = 16  # frames rendered at a time: memory stays flat on long drivers
 
 
+@dataclass
+class DriverTrack:
+    crops: list  # (S, S, 3) uint8 face crops
+    points: np.ndarray  # (N, 68, 2) landmarks in crop pixels (the last pose held where the face is lost)
+    gaze: np.ndarray  # (N, 2, 2) each iris in its eye's frame (`faces.eyes.gaze`), smoothed; NaN: never seen
+    missing: int  # frames without a face
+
+    def looks(self) -> np.ndarray:
+        """(N, 2, 2) how far the irises moved since the first frame that saw them."""
+        start = np.array([g[np.isfinite(g).all(1)][0] if np.isfinite(g).all(1).any() else [np.nan] * 2
+                          for g in self.gaze.transpose(1, 0, 2)], np.float32)  # (2, 2)
+        return self.gaze - start
+
+
 def driver_track(video: Video, size: int, detector: LandmarkDetector, show_progress: bool = True,
-                 steady: bool = False):
-    """(crops, points (N, 68, 2) in crop pixels, frames without a face) of a driving video.
+                 steady: bool = False) -> DriverTrack:
+    """The driving video's face: crops, landmarks in crop pixels, gaze, and frames without a face.
 
     By default the crops follow the face, smoothed over time, as the training data's do (what a
     generator expects); `steady` uses one crop for the whole video, so the landmarks keep the
@@ -42,14 +61,18 @@ def driver_track(video: Video, size: int, detector: LandmarkDetector, show_progr
         raise UserError(f"no face found in any frame of the driving video {video.path}")
     boxes = ([fixed_crop(track.points, track.found, size, MARGIN)] * len(video) if steady
              else stable_crops(track.points, track.found, size, MARGIN))
-    crops, points, last = [], [], None
+    crops, points, looks, last = [], [], [], None
     for index, frame in video.frames():
         if track.found[index]:
             last = index
+            irises = find_irises(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), track.points[index])
+            looks.append(gaze(track.points[index], irises))
+        else:
+            looks.append(np.full((2, 2), np.nan, np.float32))
         use = last if last is not None else int(np.flatnonzero(track.found)[0])  # before the first face: the first
         crops.append(boxes[index if steady else use].warp(frame))
         points.append(boxes[use].apply(track.points[use]))
-    return crops, np.stack(points), int((~track.found).sum())
+    return DriverTrack(crops, np.stack(points), smooth_gaze(np.stack(looks)), int((~track.found).sum()))
 
 
 def warp_size(shot: Shot) -> int:
@@ -88,8 +111,8 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
     # correction to the warp) work at the face's own size.
     plain_model = model is not None and not model.config.warp_guide
     size = model.config.image_size if plain_model else (size or warp_size(reference))
-    crops, shot_images, shot_points = crop_shots(found, size)
     if model is not None:
+        crops, shot_images, shot_points = crop_shots(found, size)
         own = model.config.image_size
         small = [resize_crop(f, p, own) for f, p in zip(shot_images, shot_points)]
         avatar = Avatar(model, [f for f, _ in small], np.stack([p for _, p in small]), device,
@@ -99,12 +122,14 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
         if save_person is not None:
             avatar.save_pretrained(save_person, overwrite=overwrite)
     else:
-        avatar = WarpAvatar(shot_images, shot_points)
-    driver_crops, driver_points, missing = driver_track(video, size, detector, show_progress, steady=model is None)
-    if missing:
-        say(f"the driver's face was not found in {missing} of {len(video)} frames: the last pose is held there",
-            show_progress)
-    targets = drive(driver_points, shot_points, motion)
+        avatar = Portrait(found, size)
+        crops, shot_points = avatar.crops, avatar.shot_points
+    driving = driver_track(video, size, detector, show_progress, steady=model is None)
+    if driving.missing:
+        say(f"the driver's face was not found in {driving.missing} of {len(video)} frames: the last pose is held "
+            "there", show_progress)
+    targets = drive(driving.points, shot_points, motion)
+    looks = driving.looks()
     height, width = reference.frame.shape[:2]
     paste = crops[0].side < 0.98 * max(width, height) if paste is None else paste
     picture = None
@@ -115,28 +140,26 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
             if model is not None:  # the generator's colours are its own: matched to the photo's when pasted
                 at = targets[chunk.start:chunk.stop]
                 marks = landmark_images((at + 0.5) * (avatar.size / size) - 0.5, avatar.size)
-                drawn = [(face, True) for face in avatar.render(marks, at)]
-            else:  # a shot other than the photo pasted into may differ in light: matched too
-                drawn = [(avatar.render(targets[i], driver_crops[i], driver_points[i]), avatar.current != 0)
-                         for i in chunk]
-            for index, (face, foreign) in zip(chunk, drawn):
-                picture = face
-                if paste:
-                    picture = paste_face(reference.frame, face, crops[0], targets[index], shot_points[0],
-                                         shot_images[0] if foreign else None)
+                faces = avatar.render(marks, at)
+                pictures = [paste_face(reference.frame, face, crops[0], targets[i], shot_points[0], shot_images[0])
+                            if paste else face for i, face in zip(chunk, faces)]
+            else:  # the whole photo moves; without paste-back, its face crop is written
+                pictures = [avatar.render(targets[i], looks[i], driving.crops[i], driving.points[i]) for i in chunk]
+                pictures = pictures if paste else [crops[0].warp(p) for p in pictures]
+            for index, picture in zip(chunk, pictures):
                 if side_by_side:
-                    picture = _side_by_side(driver_crops[index], draw_landmarks(targets[index], (size, size)), picture)
+                    picture = _side_by_side(driving.crops[index], draw_landmarks(targets[index], (size, size)),
+                                            picture)
                 writer.write(picture, video.frame_name(index))
                 bar.update()
-    counters = avatar.warp if getattr(avatar, "warp", None) is not None else avatar  # a guided model's warp
-    if getattr(counters, "clamped_frames", 0):
-        say(f"in {counters.clamped_frames} frames the motion would have folded the face mesh (an extreme turn): "
+    if avatar.clamped_frames:
+        say(f"in {avatar.clamped_frames} frames the motion would have folded the face mesh (an extreme turn): "
             "it was pulled towards a rigid move there", show_progress)
-    return {"out": str(out), "frames": len(targets), "driver_frames_without_face": missing, "shots": len(found),
-            "path": "warp" if model is None else "generator", "motion": motion, "paste_back": bool(paste),
-            "crop_size": size, "output_size": [picture.shape[1], picture.shape[0]],
-            "finetune_steps": getattr(avatar, "finetuned_steps", 0),
-            "clamped_frames": getattr(counters, "clamped_frames", 0), "mouth_frames": getattr(counters, "mouth_frames", 0)}
+    return {"out": str(out), "frames": len(targets), "driver_frames_without_face": driving.missing,
+            "shots": len(found), "path": "warp" if model is None else "generator", "motion": motion,
+            "paste_back": bool(paste), "crop_size": size, "output_size": [picture.shape[1], picture.shape[0]],
+            "finetune_steps": getattr(avatar, "finetuned_steps", 0), "clamped_frames": avatar.clamped_frames,
+            "mouth_frames": avatar.mouth_frames}
 
 
 def _side_by_side(driver_crop: np.ndarray, marks: np.ndarray, picture: np.ndarray) -> np.ndarray:

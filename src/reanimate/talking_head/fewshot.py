@@ -78,6 +78,16 @@ class Avatar:
         self.warp = WarpAvatar(*(detail or (frames, points))) if self.guided else None
 
     @property
+    def clamped_frames(self) -> int:
+        """Frames whose warp guide would have folded its mesh (0 without a guide)."""
+        return self.warp.clamped_frames if self.guided else 0
+
+    @property
+    def mouth_frames(self) -> int:
+        """Frames whose warp guide got another face's mouth inside (0 without a guide)."""
+        return self.warp.mouth_frames if self.guided else 0
+
+    @property
     def out_size(self) -> int:
         """Side of the faces `render` returns: the detail shots' for a guided model, else the model's."""
         return self.warp.size if self.guided else self.size

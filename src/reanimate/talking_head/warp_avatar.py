@@ -4,14 +4,16 @@ The training-free path of "Bringing Portraits to Life" (Averbuch-Elor et al. 201
 systems people use today (X2Face, FOMM, Bi-layer, LivePortrait) build on: identity and detail come
 from the person's own photo, moved by a dense piecewise-affine warp (`reanimate.faces.warp`). What
 a warp cannot invent, the inside of an opening mouth, comes from the driver's own mouth, aligned
-and colour matched, when the target opens wider than the chosen shot. Eyes follow blinks because
-the eyelid landmarks move the eye triangles.
+and colour matched, when the target opens wider than the chosen shot. Lids close because the eye's
+triangles may shrink to nothing (`faces.warp`); irises, when known, are control points of their own.
+`talking_head.portrait` moves a whole photo this way; this class works on face crops.
 """
 
 import numpy as np
 
 from reanimate.core.errors import UserError
-from reanimate.faces.warp import FaceWarp, fill_mouth, mouth_opening, nearest_shot, needs_mouth, widest_open
+from reanimate.faces.mouth import fill_mouth, mouth_opening, needs_mouth, widest_open
+from reanimate.faces.warp import FaceWarp, nearest_shot
 
 SWITCH = 0.85  # another shot is taken only when it is this much closer than the current one (no flicker)
 
@@ -22,15 +24,16 @@ class WarpAvatar:
     Args:
         crops: T face crops, (S, S, 3) uint8.
         points: (T, 68, 2) landmarks in crop pixels.
+        irises: (T, 2, 2) iris centres in crop pixels (NaN where unseen), so gazes can move them.
 
     Example:
         >>> avatar = WarpAvatar(crops, points)
         >>> face = avatar.render(target_points, driver_crop, driver_points)
     """
 
-    def __init__(self, crops: list[np.ndarray], points: np.ndarray):
+    def __init__(self, crops: list[np.ndarray], points: np.ndarray, irises: np.ndarray | None = None):
         self.crops, self.points = crops, np.asarray(points, np.float32)
-        self.warps = [FaceWarp(c, p) for c, p in zip(crops, self.points)]
+        self.warps = [FaceWarp(c, p, None if irises is None else irises[i]) for i, (c, p) in enumerate(zip(crops, self.points))]
         self.openings = [mouth_opening(p) for p in self.points]
         self.current = 0
         self.clamped_frames = 0  # frames whose motion would have folded the mesh
@@ -49,18 +52,18 @@ class WarpAvatar:
 
     def render(self, target: np.ndarray, driver_crop: np.ndarray | None = None,
                driver_points: np.ndarray | None = None, shot: int | None = None,
-               exclude: int | None = None) -> np.ndarray:
+               exclude: int | None = None, irises: np.ndarray | None = None) -> np.ndarray:
         """The person's face moved to `target` (68, 2): (S, S, 3) uint8.
 
         `driver_crop` / `driver_points`: the driver's frame, whose mouth inside fills an opening wider
         than the shot's; without them the shot with the widest-open mouth gives it. `shot`: warp this
         shot instead of choosing the nearest; `exclude`: a shot never used (the target's own, when
-        the target is a shot).
+        the target is a shot). `irises`: (2, 2) where the irises go (default: the shot's look kept).
         """
         if not np.isfinite(target).all():
             raise UserError("the target landmarks are not finite numbers")
         shot = self.choose(target) if shot is None else shot
-        result = self.warps[shot](target)
+        result = self.warps[shot](target, irises)
         self.clamped_frames += result.folds_clamped
         face = result.image
         if needs_mouth(target, self.openings[shot]):

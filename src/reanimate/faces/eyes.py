@@ -1,0 +1,175 @@
+"""Eyes beyond dlib's 68 points: where each iris is, and where it looks, in the eye's own frame.
+
+dlib's landmarks outline the lids but carry no iris. The iris is found in the image (an eye-centre
+localisation after Timm & Barth 2011, by darkness rather than gradients): inside the lid polygon, the
+disc of iris size that is darkest. Why not mediapipe's iris model: its last wheel with the models
+pins numpy < 2 and pulls jax and opencv-contrib; the disc search needs nothing and runs in about
+0.1 ms per eye. `benchmarks/talk_real.py --irises` measures its jitter on real clips.
+
+An iris position is kept in the eye's frame: u along the corner-to-corner line (0 at the outer
+corner of the left-hand eye, 1 at its other corner), v across it, both in eye widths. A gaze moves
+(u, v); the lids' own landmarks move the rest.
+"""
+
+import cv2
+import numpy as np
+
+EYE_POINTS = (list(range(36, 42)), list(range(42, 48)))  # the two eyes, image left then right
+UPPER, LOWER = ((37, 38), (41, 40)), ((43, 44), (47, 46))  # lid points facing each other, per eye
+EYE_WIDTH = 48  # pixels: each eye is searched at this width, whatever the face's size
+IRIS_RADIUS = 0.2  # the iris radius, in eye widths (about 6 of the 30 mm between the corners)
+MIN_OPEN = 0.18  # lid gap over eye width: a narrower eye is closed (or nearly) and shows no iris to find
+MIN_CONTRAST = 12.0  # grey levels the iris disc is darker than the rest of the eye: else none is found
+MIN_EYE = 14.0  # pixels between the corners: a smaller eye's iris is lost in noise and not looked for
+
+
+def eye_frame(points: np.ndarray, eye: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(origin, along, across) of eye 0 or 1 in `points` (68, 2): corner, the corner-to-corner vector
+    and the same turned 90 degrees (pointing down the face)."""
+    idx = EYE_POINTS[eye]
+    origin, along = points[idx[0]], points[idx[3]] - points[idx[0]]
+    return origin, along, np.array([-along[1], along[0]], np.float32)
+
+
+def to_eye(points: np.ndarray, eye: int, xy: np.ndarray) -> np.ndarray:
+    """Image point (2,) -> (u, v) in the eye's frame."""
+    origin, along, across = eye_frame(points, eye)
+    d = xy - origin
+    width2 = float(along @ along) + 1e-9
+    return np.array([d @ along / width2, d @ across / width2], np.float32)
+
+
+def from_eye(points: np.ndarray, eye: int, uv: np.ndarray) -> np.ndarray:
+    """(u, v) in the eye's frame -> image point (2,)."""
+    origin, along, across = eye_frame(points, eye)
+    return (origin + uv[0] * along + uv[1] * across).astype(np.float32)
+
+
+def eye_opening(points: np.ndarray, eye: int) -> float:
+    """The gap between the lids over the eye's width (about 0.3 open, under 0.1 closed)."""
+    upper, lower = UPPER[eye], LOWER[eye]
+    gap = np.linalg.norm(points[list(upper)] - points[list(lower)], axis=1).mean()
+    return float(gap / (np.linalg.norm(eye_frame(points, eye)[1]) + 1e-6))
+
+
+def lid_span(points: np.ndarray, eye: int) -> tuple[float, float]:
+    """(v of the upper lid, v of the lower lid) at the eye's middle, in the eye's frame."""
+    upper = np.mean([to_eye(points, eye, points[i])[1] for i in UPPER[eye]])
+    lower = np.mean([to_eye(points, eye, points[i])[1] for i in LOWER[eye]])
+    return float(upper), float(lower)
+
+
+def find_irises(gray: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(2, 2) iris centres of both eyes in image pixels, NaN for an eye whose iris is not seen
+    (closed, too small, hidden by glasses' glare or hair: no dark disc stands out)."""
+    return np.stack([_find_iris(gray, points, eye) for eye in (0, 1)])
+
+
+def _find_iris(gray: np.ndarray, points: np.ndarray, eye: int) -> np.ndarray:
+    missing = np.full(2, np.nan, np.float32)
+    origin, along, across = eye_frame(points, eye)
+    width = float(np.linalg.norm(along))
+    if width < MIN_EYE or eye_opening(points, eye) < MIN_OPEN:
+        return missing
+    # The eye, turned level and scaled to EYE_WIDTH: u in [-0.1, 1.1], v in [-0.5, 0.5].
+    scale = EYE_WIDTH / width
+    out_w, out_h = int(EYE_WIDTH * 1.2), int(EYE_WIDTH)
+    src = np.float32([origin - 0.1 * along - 0.5 * across, origin + 1.1 * along - 0.5 * across,
+                      origin - 0.1 * along + 0.5 * across])
+    dst = np.float32([[0, 0], [out_w, 0], [0, out_h]])
+    matrix = cv2.getAffineTransform(src, dst)
+    view = cv2.warpAffine(gray, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    lids = cv2.transform(points[EYE_POINTS[eye]][None].astype(np.float32), matrix)[0]
+    mask = np.zeros_like(view, np.float32)
+    cv2.fillPoly(mask, [np.round(lids * 4).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
+    if mask.sum() < 20:
+        return missing
+    dark = (255.0 - view.astype(np.float32)) * mask
+    radius = max(2, int(round(IRIS_RADIUS * EYE_WIDTH)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)).astype(np.float32)
+    # Mean darkness of the visible part of a disc at each place (the lids cover the iris's top and bottom).
+    covered = cv2.filter2D(mask, -1, disc, borderType=cv2.BORDER_CONSTANT)
+    score = cv2.filter2D(dark, -1, disc, borderType=cv2.BORDER_CONSTANT) / np.maximum(covered, 1e-3)
+    score[(covered < 0.35 * disc.sum()) | (mask < 0.5)] = -1  # centres inside the eye, mostly visible
+    y, x = np.unravel_index(int(np.argmax(score)), score.shape)
+    if score[y, x] <= 0:
+        return missing
+    rest = (dark.sum() - score[y, x] * covered[y, x]) / max(mask.sum() - covered[y, x], 1.0)
+    if score[y, x] - rest < MIN_CONTRAST:
+        return missing
+    # Sub-pixel: the score-weighted centre of the peak's neighbourhood.
+    y0, y1, x0, x1 = max(y - 2, 0), min(y + 3, out_h), max(x - 2, 0), min(x + 3, out_w)
+    patch = np.clip(score[y0:y1, x0:x1] - score[y, x] + 8.0, 0, None)
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    centre = np.array([(xs * patch).sum(), (ys * patch).sum()]) / max(patch.sum(), 1e-6)
+    return cv2.transform(centre[None, None].astype(np.float32), cv2.invertAffineTransform(matrix))[0, 0]
+
+
+def gaze(points: np.ndarray, irises: np.ndarray) -> np.ndarray:
+    """(2, 2) (u, v) of each iris in its eye's frame; NaN where the iris is not seen."""
+    return np.stack([to_eye(points, eye, irises[eye]) if np.isfinite(irises[eye]).all()
+                     else np.full(2, np.nan, np.float32) for eye in (0, 1)])
+
+
+def smooth_gaze(track: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+    """(N, 2, 2) gaze over time with the detector's jitter smoothed out; frames without an iris take
+    the nearest seen value (a blink holds the look), an eye never seen stays NaN."""
+    track = np.array(track, np.float32)
+    for eye in (0, 1):
+        seen = np.isfinite(track[:, eye]).all(1)
+        if not seen.any():
+            continue
+        index = np.arange(len(track))
+        for c in (0, 1):
+            track[:, eye, c] = np.interp(index, index[seen], track[seen, eye, c])
+        if sigma > 0 and len(track) > 1:
+            track[:, eye] = _blur(track[:, eye], sigma)
+    return track
+
+
+def _blur(values: np.ndarray, sigma: float) -> np.ndarray:
+    """(N, C) values blurred along N with a Gaussian of `sigma` samples (edges repeated)."""
+    radius = int(3 * sigma + 0.5)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    padded = np.pad(values, ((radius, radius), (0, 0)), mode="edge")
+    return np.stack([np.convolve(padded[:, c], kernel, mode="valid") for c in range(values.shape[1])], 1)
+
+
+def lids_at(points: np.ndarray, eye: int, u: float) -> tuple[float, float]:
+    """(v of the upper lid, v of the lower lid) at `u` along the eye, in the eye's frame."""
+    idx = EYE_POINTS[eye]
+    upper = np.array([to_eye(points, eye, points[i]) for i in (idx[0], idx[1], idx[2], idx[3])])
+    lower = np.array([to_eye(points, eye, points[i]) for i in (idx[0], idx[5], idx[4], idx[3])])
+    return (float(np.interp(u, *upper[np.argsort(upper[:, 0])].T)),
+            float(np.interp(u, *lower[np.argsort(lower[:, 0])].T)))
+
+
+def place_iris(target: np.ndarray, eye: int, uv: np.ndarray) -> np.ndarray:
+    """The image point (2,) at (u, v) in an eye of `target` (68, 2), kept well between its lids (on
+    the lid line when they meet: a closed eye hides its iris), so the iris's triangles never turn over."""
+    u = float(np.clip(uv[0], 0.25, 0.75))
+    upper, lower = lids_at(target, eye, u)
+    gap = max(lower - upper, 0.0)
+    v = float(np.clip(uv[1], upper + 0.35 * gap, lower - 0.35 * gap)) if gap > 1e-3 else 0.5 * (upper + lower)
+    return from_eye(target, eye, np.array([u, v], np.float32))
+
+
+def iris_targets(source_gaze: np.ndarray, driver_gaze: np.ndarray, driver_start: np.ndarray,
+                 target: np.ndarray) -> np.ndarray:
+    """(2, 2) where the source's irises go in a target face (68, 2): the source's own look moved as
+    the driver's moved since its start (u, v deltas), kept inside the target's open lids.
+
+    An eye whose iris is unknown in the source, the driver or its start keeps the source's look.
+    """
+    out = np.empty((2, 2), np.float32)
+    for eye in (0, 1):
+        uv = np.array(source_gaze[eye], np.float32)
+        if not np.isfinite(uv).all():
+            uv = np.array([0.5, 0.5 * sum(lid_span(target, eye))], np.float32)  # the eye's middle
+        else:
+            delta = driver_gaze[eye] - driver_start[eye]
+            if np.isfinite(delta).all():
+                uv = uv + delta
+        out[eye] = place_iris(target, eye, uv)
+    return out

@@ -1,0 +1,100 @@
+"""The inside of an opening mouth: how open a face's mouth is, and teeth and tongue taken from another
+face when a warp would only stretch closed lips ("Bringing Portraits to Life", Averbuch-Elor et al.
+2017, Sec. 5: the mouth inside comes from the driver).
+
+The donor's mouth is moved onto the target's lips, its colours matched to the face's lips (teeth
+follow suit) and its fine detail to the face's (a painting keeps its brush, an old photo its grain).
+"""
+
+import cv2
+import numpy as np
+
+from reanimate.faces.warp import BROWS, INNER_LIPS, OUTER_LIPS, match_colours, polygon_mask
+
+def mouth_opening(points: np.ndarray) -> float:
+    """Inner-lip gap over the face height: 0 closed, about 0.15-0.3 wide open."""
+    gap = np.linalg.norm(points[[61, 62, 63]] - points[[67, 66, 65]], axis=1).mean()
+    return float(gap / (np.linalg.norm(points[list(BROWS)].mean(0) - points[8]) + 1e-6))
+
+
+MOUTH_GAIN = 1.3  # the target opens its mouth this much wider than the warped shot: fill the inside
+MIN_OPENING = 0.04  # narrower gaps show no teeth
+
+
+def needs_mouth(target: np.ndarray, shot_opening: float) -> bool:
+    """Whether `target` (68, 2) opens its mouth wider than a warp of a shot opened `shot_opening` can show."""
+    opening = mouth_opening(target)
+    return opening > MIN_OPENING and opening > MOUTH_GAIN * shot_opening
+
+
+def mouth_share(target: np.ndarray, shot_opening: float) -> float:
+    """How much of the inside of `target`'s mouth (68, 2) should come from elsewhere, 0 to 1, for a warped
+    face whose own mouth opens `shot_opening`: none up to that opening, all from `MOUTH_GAIN` times it
+    (a soft step, so the inside does not flicker between two sources)."""
+    opening = mouth_opening(target)
+    wider = (opening - shot_opening) / ((MOUTH_GAIN - 1) * shot_opening + 0.25 * MIN_OPENING)
+    parted = (opening - 0.5 * MIN_OPENING) / (0.5 * MIN_OPENING)
+    return float(np.clip(min(wider, parted), 0.0, 1.0))
+
+
+def widest_open(openings: list[float], shot: int, exclude: int | None = None) -> int | None:
+    """The shot with the widest-open mouth (never `exclude`), or None if it is not clearly wider than `shot`'s."""
+    widest = int(np.argmax([o if i != exclude else -1.0 for i, o in enumerate(openings)]))
+    return widest if openings[widest] > MOUTH_GAIN * openings[shot] and widest != exclude else None
+
+
+def fill_mouth(face: np.ndarray, target: np.ndarray, donor: np.ndarray, donor_points: np.ndarray,
+               share: float = 1.0) -> np.ndarray:
+    """`face` (H, W, 3) uint8 at landmarks `target`, with the inside of its mouth taken from another
+    face (`donor` at `donor_points`), moved onto the target's inner lips and coloured like `face`;
+    `share` < 1 blends it over the face's own. Only a box around the mouth is worked on, so a whole
+    photo costs what a face crop does."""
+    lips = list(OUTER_LIPS) + list(INNER_LIPS)
+    height, width = face.shape[:2]
+    x0, y0 = np.floor(target[lips].min(0) - 8).astype(int).clip(0, [width - 1, height - 1])
+    x1, y1 = np.ceil(target[lips].max(0) + 8).astype(int).clip([x0 + 1, y0 + 1], [width, height])
+    box, at = face[y0:y1, x0:x1], target - [x0, y0]
+    size = box.shape[1], box.shape[0]
+    matrix, _ = cv2.estimateAffinePartial2D(donor_points[lips], at[lips])
+    if matrix is None:
+        return face
+    mouth = cv2.warpAffine(donor, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inner = polygon_mask(at[list(INNER_LIPS)], size)
+    ring = np.clip(polygon_mask(at[list(OUTER_LIPS)], size) - inner, 0, 1)  # the lips themselves
+    mouth = match_colours(mouth, box, ring)  # the donor's lips to the face's: teeth follow suit
+    mouth = match_grain(mouth, box, ring)  # a painting's brush or an old photo's grain, not the donor's
+    mouth_width = np.linalg.norm(at[54] - at[48])
+    blend = share * cv2.GaussianBlur(inner, (0, 0), max(0.8, 0.02 * mouth_width))[..., None]
+    out = face.copy()
+    out[y0:y1, x0:x1] = np.rint(box + blend * (mouth.astype(np.float32) - box)).astype(np.uint8)
+    return out
+
+
+def detail(image: np.ndarray) -> np.ndarray:
+    """(H, W) float32: the grey image minus its blur, what grain, brush strokes and pores are made of."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return grey - cv2.GaussianBlur(grey, (0, 0), 1.0)
+
+
+GRAIN_SEED = 7  # one fixed grain pattern: it stays on the picture like a canvas's, not flickering
+
+
+def match_grain(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`image` with the fine detail inside `mask` made as strong as `reference`'s there: blurred where
+    it is sharper (a video's teeth in a soft painting), given grain where it is smoother."""
+    sel = mask > 0.5
+    if sel.sum() < 16:
+        return image
+    want, have = detail(reference)[sel].std(), detail(image)[sel].std()
+    if have > 1.25 * want:
+        for sigma in (0.6, 0.9, 1.3, 1.8, 2.5):
+            softer = cv2.GaussianBlur(image, (0, 0), sigma)
+            if detail(softer)[sel].std() <= 1.1 * want:
+                return softer
+        return softer
+    if have < 0.8 * want:
+        noise = np.random.default_rng(GRAIN_SEED).normal(0, 1, image.shape[:2]).astype(np.float32)
+        noise = noise - cv2.GaussianBlur(noise, (0, 0), 1.0)  # the same band `detail` measures
+        gain = np.sqrt(max(want ** 2 - have ** 2, 0.0)) / (noise[sel].std() + 1e-6)
+        return np.clip(image + gain * noise[..., None], 0, 255).astype(np.uint8)
+    return image
