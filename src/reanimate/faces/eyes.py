@@ -15,9 +15,10 @@ import cv2
 import numpy as np
 
 EYE_POINTS = (list(range(36, 42)), list(range(42, 48)))  # the two eyes, image left then right
-UPPER, LOWER = ((37, 38), (41, 40)), ((43, 44), (47, 46))  # lid points facing each other, per eye
+UPPER, LOWER = ((37, 38), (43, 44)), ((41, 40), (47, 46))  # per eye: the upper lid's points, the lower's facing them
 EYE_WIDTH = 48  # pixels: each eye is searched at this width, whatever the face's size
 IRIS_RADIUS = 0.2  # the iris radius, in eye widths (about 6 of the 30 mm between the corners)
+LID_BAND = 7  # pixels at EYE_WIDTH: the band along the lids that is left out of the search
 MIN_OPEN = 0.18  # lid gap over eye width: a narrower eye is closed (or nearly) and shows no iris to find
 MIN_CONTRAST = 12.0  # grey levels the iris disc is darker than the rest of the eye: else none is found
 MIN_EYE = 14.0  # pixels between the corners: a smaller eye's iris is lost in noise and not looked for
@@ -80,22 +81,28 @@ def _find_iris(gray: np.ndarray, points: np.ndarray, eye: int) -> np.ndarray:
     matrix = cv2.getAffineTransform(src, dst)
     view = cv2.warpAffine(gray, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     lids = cv2.transform(points[EYE_POINTS[eye]][None].astype(np.float32), matrix)[0]
-    mask = np.zeros_like(view, np.float32)
-    cv2.fillPoly(mask, [np.round(lids * 4).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
+    mask = np.zeros_like(view, np.uint8)
+    cv2.fillPoly(mask, [np.round(lids * 4).astype(np.int32)], 1, cv2.LINE_8, shift=2)
+    # The lid margins (lashes, liner, the lid's shadow) are darker than any iris: look inside them.
+    mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (LID_BAND, LID_BAND))).astype(np.float32)
     if mask.sum() < 20:
         return missing
     dark = (255.0 - view.astype(np.float32)) * mask
     radius = max(2, int(round(IRIS_RADIUS * EYE_WIDTH)))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)).astype(np.float32)
     # Mean darkness of the visible part of a disc at each place (the lids cover the iris's top and bottom).
-    covered = cv2.filter2D(mask, -1, disc, borderType=cv2.BORDER_CONSTANT)
-    score = cv2.filter2D(dark, -1, disc, borderType=cv2.BORDER_CONSTANT) / np.maximum(covered, 1e-3)
-    score[(covered < 0.35 * disc.sum()) | (mask < 0.5)] = -1  # centres inside the eye, mostly visible
+    covered = cv2.filter2D(mask, -1, disc, borderType=cv2.BORDER_CONSTANT)  # (h, w) visible disc area
+    total = cv2.filter2D(dark, -1, disc, borderType=cv2.BORDER_CONSTANT)  # darkness within the disc
+    # Over the whole disc, not its visible part: a disc half over the lid's dark margin scores less
+    # than one on the iris.
+    score = total / disc.sum()
+    score[(covered < 0.3 * disc.sum()) | (mask < 0.5)] = -1  # centres inside the eye, partly visible
     y, x = np.unravel_index(int(np.argmax(score)), score.shape)
     if score[y, x] <= 0:
         return missing
-    rest = (dark.sum() - score[y, x] * covered[y, x]) / max(mask.sum() - covered[y, x], 1.0)
-    if score[y, x] - rest < MIN_CONTRAST:
+    inside = total[y, x] / covered[y, x]
+    rest = (dark.sum() - total[y, x]) / max(mask.sum() - covered[y, x], 1.0)
+    if inside - rest < MIN_CONTRAST:
         return missing
     # Sub-pixel: the score-weighted centre of the peak's neighbourhood.
     y0, y1, x0, x1 = max(y - 2, 0), min(y + 3, out_h), max(x - 2, 0), min(x + 3, out_w)
@@ -155,21 +162,64 @@ def place_iris(target: np.ndarray, eye: int, uv: np.ndarray) -> np.ndarray:
     return from_eye(target, eye, np.array([u, v], np.float32))
 
 
-def iris_targets(source_gaze: np.ndarray, driver_gaze: np.ndarray, driver_start: np.ndarray,
-                 target: np.ndarray) -> np.ndarray:
-    """(2, 2) where the source's irises go in a target face (68, 2): the source's own look moved as
-    the driver's moved since its start (u, v deltas), kept inside the target's open lids.
-
-    An eye whose iris is unknown in the source, the driver or its start keeps the source's look.
+def iris_targets(source_gaze: np.ndarray, look: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(2, 2) where the source's irises go in a target face (68, 2): the source's own look (`gaze`)
+    moved by `look` (2, 2: how far the driver's irises moved since its start, in eye widths), kept
+    between the target's lids. NaN for an eye whose iris the source does not show (glasses, hair):
+    that eye keeps the photo's look; an unknown `look` keeps it too.
     """
-    out = np.empty((2, 2), np.float32)
+    out = np.full((2, 2), np.nan, np.float32)
     for eye in (0, 1):
         uv = np.array(source_gaze[eye], np.float32)
         if not np.isfinite(uv).all():
-            uv = np.array([0.5, 0.5 * sum(lid_span(target, eye))], np.float32)  # the eye's middle
-        else:
-            delta = driver_gaze[eye] - driver_start[eye]
-            if np.isfinite(delta).all():
-                uv = uv + delta
+            continue
+        if np.isfinite(look[eye]).all():
+            uv = uv + look[eye]
         out[eye] = place_iris(target, eye, uv)
+    return out
+
+
+def turn_eyes(image: np.ndarray, target: np.ndarray, kept: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """`image` (H, W, 3) uint8 of a face at `target` (68, 2) with each iris slid, whole, from `kept`
+    (2, 2: where the warp left it) to `wanted`, inside its lids: the white on one side is squeezed
+    and on the other stretched, the disc itself keeps its shape, and under the fixed lids it hides
+    as a real eye's does. (Moving the iris's centre in the face mesh would smear the disc.)"""
+    out = image
+    for eye in (0, 1):
+        start, end = kept[eye], wanted[eye]
+        if not (np.isfinite(start).all() and np.isfinite(end).all()) or np.linalg.norm(end - start) < 0.25:
+            continue
+        out = _slide_iris(out, target, eye, to_eye(target, eye, start), to_eye(target, eye, end))
+    return out
+
+
+def _slide_iris(image: np.ndarray, target: np.ndarray, eye: int, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    lids = target[EYE_POINTS[eye]]
+    origin, along, across = eye_frame(target, eye)
+    height, width = image.shape[:2]
+    x0, y0 = np.floor(lids.min(0) - 2).astype(int).clip(0, [width - 1, height - 1])
+    x1, y1 = np.ceil(lids.max(0) + 2).astype(int).clip([x0 + 1, y0 + 1], [width, height])
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    d = np.stack([xs - origin[0], ys - origin[1]], -1)  # (h, w, 2)
+    width2 = float(along @ along) + 1e-9
+    u, v = d @ along / width2, d @ across / width2  # every pixel in the eye's frame
+    # Along the eye: the iris band [start - r, start + r] moves rigidly to [end - r, end + r]; the
+    # white between it and the corners takes up the difference.
+    r = min(IRIS_RADIUS, end[0] - 0.02, 0.98 - end[0], start[0] - 0.02, 0.98 - start[0])
+    if r <= 0.02:
+        return image
+    source_u = np.interp(u, [0.0, end[0] - r, end[0] + r, 1.0], [0.0, start[0] - r, start[0] + r, 1.0],
+                         left=np.nan, right=np.nan)
+    source_u = np.where(np.isfinite(source_u), source_u, u)
+    band = np.clip(1 - np.abs(u - end[0]) / (2 * r), 0, 1)  # a look up or down moves the iris's rows
+    source_v = v - band * (end[1] - start[1])
+    map_xy = origin + source_u[..., None] * along + source_v[..., None] * across  # (h, w, 2)
+    box = image[y0:y1, x0:x1]
+    slid = cv2.remap(image, map_xy[..., 0].astype(np.float32), map_xy[..., 1].astype(np.float32), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+    mask = np.zeros(box.shape[:2], np.float32)
+    cv2.fillPoly(mask, [np.round((lids - [x0, y0]) * 4).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
+    mask = cv2.GaussianBlur(mask, (0, 0), 0.5)[..., None]
+    out = image.copy()
+    out[y0:y1, x0:x1] = np.rint(box + mask * (slid.astype(np.float32) - box)).astype(np.uint8)
     return out

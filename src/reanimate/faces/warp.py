@@ -148,7 +148,7 @@ class FaceWarp:
 
     The triangulation is made once, on the source's control points, so every frame uses the same
     mesh and the texture stays attached to the same triangles over time. With `irises`, each iris
-    centre is a control point of its own, so a gaze moves the iris inside the lids.
+    centre is a control point of its own, carried by its eye's shape (an iris stays between closing lids).
 
     Args:
         image: (H, W, 3) uint8 source image.
@@ -202,8 +202,8 @@ class FaceWarp:
         parts = [points] + ([] if irises is None else [irises]) + [extra, self.border]
         return np.concatenate(parts).astype(np.float32)
 
-    def target_control(self, target: np.ndarray, irises: np.ndarray | None = None) -> np.ndarray:
-        """Control points for target landmarks (and iris centres; default: the source's look kept).
+    def target_control(self, target: np.ndarray) -> np.ndarray:
+        """Control points for target landmarks (the irises with the source's look kept).
 
         The head points follow the head's similarity transform and half of what their nearest face
         outline point does beyond it (a turned jaw pushes the cheek's ring out instead of folding
@@ -221,9 +221,7 @@ class FaceWarp:
                                 shoulders + SHOULDER_FOLLOW * shift])
         still, full = source_extra[self.extra_kept], moved[self.extra_kept]
         extra = still + self.extra_follow * (full - still)
-        if self.irises is not None and irises is None:
-            irises = self.look_kept(target)
-        return self._control(target, irises, extra)
+        return self._control(target, None if self.irises is None else self.look_kept(target), extra)
 
     def look_kept(self, target: np.ndarray) -> np.ndarray:
         """(2, 2) the source's irises carried to `target` by their eyes (the same look)."""
@@ -235,10 +233,10 @@ class FaceWarp:
         turned = areas < -MIN_AREA_RATIO * np.abs(self.source_areas)  # closing is fine, turning over is not
         return bool(np.any(shrunk & ~self.closable & self.visible) or np.any(turned & self.closable))
 
-    def safe_target(self, target: np.ndarray, irises: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
+    def safe_target(self, target: np.ndarray) -> tuple[np.ndarray, bool]:
         """Target control points that fold no triangle: blended towards the rigid motion if needed."""
         target = uncross(target)
-        control = self.target_control(target, irises)
+        control = self.target_control(target)
         if not self.folds(control):
             return control, False
         rigid = apply_similarity(self.points, similarity(self.points[RIGID], target[RIGID]))
@@ -280,10 +278,10 @@ class FaceWarp:
             map_y = cv2.resize(map_y, (width, height), interpolation=cv2.INTER_LINEAR)
         return map_x, map_y
 
-    def __call__(self, target: np.ndarray, irises: np.ndarray | None = None) -> WarpResult:
-        """The source image with its face moved to `target` (68, 2) landmarks (and its irises to
-        `irises` (2, 2), when the warp was made with irises)."""
-        control, clamped = self.safe_target(target, irises)
+    def __call__(self, target: np.ndarray) -> WarpResult:
+        """The source image with its face moved to `target` (68, 2) landmarks (the irises, when the
+        warp has them, carried by their eyes: `faces.eyes.turn_eyes` moves them after)."""
+        control, clamped = self.safe_target(target)
         map_x, map_y = self.maps(control)
         image = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return WarpResult(image, clamped)

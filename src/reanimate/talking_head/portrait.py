@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from reanimate.faces.align import Crop
-from reanimate.faces.eyes import find_irises, gaze, iris_targets
+from reanimate.faces.eyes import find_irises, gaze, iris_targets, turn_eyes
 from reanimate.faces.mouth import fill_mouth, mouth_opening, mouth_share
 from reanimate.faces.paste import head_mask, paste_back
 from reanimate.faces.shots import Shot, crop_shots
@@ -102,9 +102,11 @@ class Portrait:
         shot = self.avatar.choose(target)
         if shot == 0:
             at = self.to_stage(target)
-            moved = self.stage(at, self._irises(self.gazes[0], look, at))
+            moved = self.stage(at)
             self.avatar.clamped_frames += moved.folds_clamped
             face = moved.image
+            if look is not None:
+                face = turn_eyes(face, at, self.stage.look_kept(at), iris_targets(self.gazes[0], look, at))
             share = mouth_share(at, self.opening)
             if driver_crop is not None and share > 0:
                 face = fill_mouth(face, at, driver_crop, driver_points, share)
@@ -115,13 +117,9 @@ class Portrait:
         at = self.to_stage(target)
         base = self._into_photo(self.stage(at).image)
         face = self.avatar.render(target, driver_crop, driver_points, shot=shot,
-                                  irises=self._irises(self.gazes[shot], look, target))
+                                  look=None if look is None else iris_targets(self.gazes[shot], look, target))
         mask = head_mask([target], self.size)
         return paste_back(base, face, self.crop, mask, match=self.crop.warp(base))
-
-    def _irises(self, own: np.ndarray, look: np.ndarray | None, target: np.ndarray) -> np.ndarray:
-        start = np.zeros((2, 2), np.float32)
-        return iris_targets(own, start if look is None else look, start, target)
 
     def _into_photo(self, stage: np.ndarray) -> np.ndarray:
         x0, y0, x1, y1 = self.box

@@ -12,6 +12,7 @@ triangles may shrink to nothing (`faces.warp`); irises, when known, are control 
 import numpy as np
 
 from reanimate.core.errors import UserError
+from reanimate.faces.eyes import turn_eyes
 from reanimate.faces.mouth import fill_mouth, mouth_opening, needs_mouth, widest_open
 from reanimate.faces.warp import FaceWarp, nearest_shot
 
@@ -33,7 +34,8 @@ class WarpAvatar:
 
     def __init__(self, crops: list[np.ndarray], points: np.ndarray, irises: np.ndarray | None = None):
         self.crops, self.points = crops, np.asarray(points, np.float32)
-        self.warps = [FaceWarp(c, p, None if irises is None else irises[i]) for i, (c, p) in enumerate(zip(crops, self.points))]
+        self.warps = [FaceWarp(c, p, None if irises is None else irises[i])
+                      for i, (c, p) in enumerate(zip(crops, self.points))]
         self.openings = [mouth_opening(p) for p in self.points]
         self.current = 0
         self.clamped_frames = 0  # frames whose motion would have folded the mesh
@@ -52,20 +54,22 @@ class WarpAvatar:
 
     def render(self, target: np.ndarray, driver_crop: np.ndarray | None = None,
                driver_points: np.ndarray | None = None, shot: int | None = None,
-               exclude: int | None = None, irises: np.ndarray | None = None) -> np.ndarray:
+               exclude: int | None = None, look: np.ndarray | None = None) -> np.ndarray:
         """The person's face moved to `target` (68, 2): (S, S, 3) uint8.
 
         `driver_crop` / `driver_points`: the driver's frame, whose mouth inside fills an opening wider
         than the shot's; without them the shot with the widest-open mouth gives it. `shot`: warp this
         shot instead of choosing the nearest; `exclude`: a shot never used (the target's own, when
-        the target is a shot). `irises`: (2, 2) where the irises go (default: the shot's look kept).
+        the target is a shot). `look`: (2, 2) where the irises go (`faces.eyes.iris_targets`; default: the shot's look kept).
         """
         if not np.isfinite(target).all():
             raise UserError("the target landmarks are not finite numbers")
         shot = self.choose(target) if shot is None else shot
-        result = self.warps[shot](target, irises)
+        result = self.warps[shot](target)
         self.clamped_frames += result.folds_clamped
         face = result.image
+        if look is not None and self.warps[shot].irises is not None:
+            face = turn_eyes(face, target, self.warps[shot].look_kept(target), look)
         if needs_mouth(target, self.openings[shot]):
             if driver_crop is None:  # no driver frame (or it is the truth being scored): the widest-open shot
                 widest = widest_open(self.openings, shot, exclude)
