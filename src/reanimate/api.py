@@ -17,6 +17,7 @@ from typing import Any
 
 from reanimate.core.errors import UserError
 from reanimate.faces.episodes import EpisodeDataset
+from reanimate.faces.motion import DEFAULT_MOTION
 from reanimate.faces.store import FaceDataset
 from reanimate.io.video import Video
 from reanimate.stylize import job
@@ -301,7 +302,7 @@ def export_talking_head(run_dir: PathLike, out: PathLike, *, overwrite: bool = F
 
 def animate(model: PathLike | None, sources: list[PathLike], driver: PathLike | Video, out: PathLike, *,
             shots: int | None = None, finetune_steps: int = 0, finetune_seconds: float | None = None,
-            motion: str = "adapted", face: int | None = None, paste_back: bool | None = None,
+            motion: str = DEFAULT_MOTION, face: int | None = None, paste_back: bool | None = None,
             side_by_side: bool = False, save_person: PathLike | None = None, device: str = "auto",
             overwrite: bool = False, show_progress: bool = True, adapt: bool | None = None) -> dict:
     """Make the person in `sources` (photos and/or videos) move like the face in `driver`.
@@ -311,12 +312,14 @@ def animate(model: PathLike | None, sources: list[PathLike], driver: PathLike | 
             generates the face with the few-shot avatar of Zakharov et al. (Sec. 3.3).
         shots: T, how many source faces make the person (default: all the sources give, at most 8).
         finetune_steps / finetune_seconds: with a model, fine-tune on the shots first (FT); 0 = FF.
-        motion: "adapted" (driver's pose and expression on the source's face shape), "relative"
-            (the driver's change since its first frame) or "absolute" (the driver's landmarks);
+        motion: "relative" (default: the driver's head move and expression since its first frame, at
+            full size, on the source's face), "adapted" (the driver's pose and expression, taken from
+            its mean face, on the source's face shape) or "absolute" (the driver's landmarks);
             adapt=False, the older switch, means "absolute".
         face: which face of a photo with several (0 = the largest).
-        paste_back: put the face back into the first source's whole frame (default: when it is
-            larger than the face crop); False writes the crop.
+        paste_back: without a model the whole photo moves and is written (default); with a model
+            the face goes back into the first source's whole frame when it is larger than the face
+            crop. False writes the face crop.
         side_by_side: write driver | landmarks | result. save_person: keep the fine-tuned person.
 
     Returns:

@@ -123,7 +123,7 @@ def test_talking_head_tab_animates_a_photo_and_follows_the_camera(studio_url, br
     page.get_by_text("the result keeps that size").wait_for()
     page.locator("#talk-sample input").check()
     page.locator("#talk-animate").click()
-    page.get_by_text("120 frames of 176x144 (warp, adapted motion)").wait_for()
+    page.get_by_text("120 frames of 176x144 (warp, relative motion)").wait_for()
     link = page.locator("#talk-download a[download$='.mp4']")
     link.wait_for()
     with page.expect_download() as download:

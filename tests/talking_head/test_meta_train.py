@@ -56,7 +56,11 @@ def test_training_steps_change_every_intended_parameter(dataset, tmp_path):
     trainer.train_step(next(loader))
     # D's bias b: the hinge gradients of the real and fake halves cancel exactly while both sit
     # inside their margins (equal batch halves), so b is left out.
-    unchanged = [n for n, p in params.items() if n not in ("d.W.weight", "d.b") and torch.equal(p.detach(), before[n])]
+    # An attention block's key bias adds q . b to every key of a query alike, which the softmax
+    # ignores: its gradient is zero but for rounding, and whether Adam moves it depends on that
+    # rounding (it failed this way on the unchanged main of 2026-12-05), so it is left out too.
+    ignored = lambda n: n in ("d.W.weight", "d.b") or n.endswith(".key.bias")  # noqa: E731
+    unchanged = [n for n, p in params.items() if not ignored(n) and torch.equal(p.detach(), before[n])]
     assert not unchanged, unchanged
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.faces.landmarks import LandmarkDetector
+from reanimate.faces.motion import DEFAULT_MOTION
 from reanimate.faces.shots import find_shots
 from reanimate.talking_head.animate import animate, warp_size
 from reanimate.talking_head.live import LivePuppet
@@ -60,7 +61,7 @@ class TalkingHead:
             raise UserError("upload a photo of the person first (and press Use these photos)")
         return self.photos
 
-    def animate(self, driver: str | Path, motion: str = "adapted", model: str | Path | None = None,
+    def animate(self, driver: str | Path, motion: str = DEFAULT_MOTION, model: str | Path | None = None,
                 side_by_side: bool = False, show_progress: bool = True) -> tuple[Path, str]:
         """Animate the photos with `driver` into an mp4 of the photo's size; returns (path, summary)."""
         photos = self.need_photos()

@@ -17,7 +17,7 @@ import numpy as np
 from reanimate.app.studio import TURNS, Studio
 from reanimate.core.errors import UserError
 from reanimate.core.files import disk_trouble
-from reanimate.faces.motion import MOTION_MODES
+from reanimate.faces.motion import DEFAULT_MOTION, MOTION_MODES
 from reanimate.io.image import IMAGE_EXTENSIONS
 from reanimate.io.samples import SAMPLE_CLIPS, sample_clip
 from reanimate.io.video import VIDEO_EXTENSIONS
@@ -296,9 +296,10 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                 with gr.Column():
                     sample_driver = gr.Checkbox(label="…or drive with the sample clip (carphone: a man talking)",
                                                 value=False, elem_id="talk-sample")
-                    motion = gr.Radio(list(MOTION_MODES), value="adapted", label="Motion",
-                                      info="adapted: the driver's pose and expression on this person's face; "
-                                           "relative: the driver's change since its first frame; absolute: as is",
+                    motion = gr.Radio(list(MOTION_MODES), value=DEFAULT_MOTION, label="Motion",
+                                      info="relative: the driver's head move and expression since its first frame; "
+                                           "adapted: the driver's pose and expression on this person's face; "
+                                           "absolute: as is",
                                       elem_id="talk-motion")
                     talk_model = gr.Textbox(label="Talking-head model folder on this computer (optional)",
                                             visible=allow_paths, elem_id="talk-model")

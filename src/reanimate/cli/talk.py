@@ -3,6 +3,7 @@
 import click
 
 from reanimate.cli.options import DEVICE, QUIET
+from reanimate.faces.motion import DEFAULT_MOTION, MOTION_MODES
 
 
 @click.group()
@@ -84,9 +85,10 @@ def export(run_dir, out, overwrite):
 @click.option("--out", required=True, help="Output video (.mp4, ...) or a folder of PNGs.")
 @click.option("--model", default=None,
               help="A model folder from `reanimate talk export`; without it the photos themselves are warped.")
-@click.option("--motion", type=click.Choice(["adapted", "relative", "absolute"]), default="adapted", show_default=True,
-              help="adapted: the driver's pose and expression on the source's face shape; relative: the driver's "
-                   "change since its first frame added to the source's face; absolute: the driver's landmarks as they are.")
+@click.option("--motion", type=click.Choice(MOTION_MODES), default=DEFAULT_MOTION, show_default=True,
+              help="relative: the driver's head move and expression since its first frame, at full size, on the "
+                   "source's face; adapted: the driver's pose and expression (from its mean face) on the source's face "
+                   "shape; absolute: the driver's landmarks as they are.")
 @click.option("--no-adapt", is_flag=True, help="The same as --motion absolute.")
 @click.option("--face", type=click.IntRange(0), default=None,
               help="Which face of a photo with several (0 = the largest); a video source gives its tracked face.")
@@ -114,7 +116,7 @@ def animate_command(sources, driver, out, model, motion, no_adapt, face, paste, 
     """
     from reanimate import api
 
-    if no_adapt and motion not in ("adapted", "absolute"):
+    if no_adapt and motion not in (DEFAULT_MOTION, "absolute"):
         raise click.UsageError(f"--no-adapt means --motion absolute: it cannot go with --motion {motion}")
     result = api.animate(model, list(sources), driver, out, shots=shots, finetune_steps=finetune_steps,
                          finetune_seconds=finetune_seconds, motion="absolute" if no_adapt else motion, face=face,

@@ -1,7 +1,8 @@
 """Whose landmarks drive the face: the driver's motion put on the source person (motion modes).
 
-- adapted (default): the driver's pose and expression drawn with the source's face shape;
-- relative: the driver's head move and expression since its first frame, at full size, put on the
+- adapted: the driver's pose and expression drawn with the source's face shape (the expression is
+  taken from the driver's mean face, so one held for much of the clip is partly cancelled);
+- relative (default): the driver's head move and expression since its first frame, at full size, put on the
   source's own landmarks (FOMM, Siarohin et al. 2019), so a source that starts with another pose or
   expression keeps it;
 - absolute: the driver's landmarks as they are (best when the driver is the source person).
@@ -15,6 +16,8 @@ from reanimate.core.errors import UserError
 from reanimate.faces.warp import RIGID, apply_similarity, similarity
 
 MOTION_MODES = ("adapted", "relative", "absolute")
+# Relative motion follows real drivers best: `benchmarks/talk_real.py` (RESULTS.md, "Real faces that move").
+DEFAULT_MOTION = "relative"
 
 
 def adapt_shape(driver: np.ndarray, source: np.ndarray, driver_mean: np.ndarray | None = None) -> np.ndarray:
@@ -70,7 +73,7 @@ def relative_motion(driver: np.ndarray, source: np.ndarray, first: np.ndarray | 
     return out
 
 
-def drive(driver: np.ndarray, shots: np.ndarray, mode: str = "adapted", reference: np.ndarray | None = None
+def drive(driver: np.ndarray, shots: np.ndarray, mode: str = DEFAULT_MOTION, reference: np.ndarray | None = None
           ) -> np.ndarray:
     """Target landmarks (N, 68, 2) for driver landmarks (N, 68, 2) and the shots' landmarks (T, 68, 2).
 

@@ -22,7 +22,7 @@ from reanimate.core.progress import progress, say
 from reanimate.faces.align import fixed_crop, resize_crop, stable_crops
 from reanimate.faces.eyes import find_irises, gaze, smooth_gaze
 from reanimate.faces.landmarks import LandmarkDetector
-from reanimate.faces.motion import MOTION_MODES, drive
+from reanimate.faces.motion import DEFAULT_MOTION, MOTION_MODES, drive
 from reanimate.faces.paste import paste_face
 from reanimate.faces.raster import draw_landmarks
 from reanimate.faces.shots import MARGIN, Shot, crop_shots, find_shots
@@ -82,7 +82,7 @@ def warp_size(shot: Shot) -> int:
 
 
 def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetune_steps: int = 0,
-            finetune_seconds: float | None = None, motion: str = "adapted", face: int | None = None,
+            finetune_seconds: float | None = None, motion: str = DEFAULT_MOTION, face: int | None = None,
             paste: bool | None = None, size: int | None = None, side_by_side: bool = False,
             device: str = "auto", save_person=None, overwrite: bool = False, show_progress: bool = True) -> dict:
     """See `reanimate.api.animate`."""
@@ -131,7 +131,8 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
     targets = drive(driving.points, shot_points, motion)
     looks = driving.looks()
     height, width = reference.frame.shape[:2]
-    paste = crops[0].side < 0.98 * max(width, height) if paste is None else paste
+    if paste is None:  # the warp moves the whole photo; a generator's crop goes back only into a larger frame
+        paste = model is None or crops[0].side < 0.98 * max(width, height)
     picture = None
     bar = progress(len(targets), "animating", "frame", enabled=show_progress)
     with FrameWriter(out, video.fps, overwrite=overwrite) as writer, bar:
