@@ -60,3 +60,16 @@ def test_relative_motion_carries_head_moves_and_expressions_at_full_size(carphon
     back = (targets[1] - targets[1][RIGID].mean(0)) @ rot + source[RIGID].mean(0)  # the roll undone
     drop = (back[66] - source[66])[1] / size(source)
     assert np.isclose(drop, 6.5 / size(first), rtol=0.1)  # the mouth opened at full size, in face sizes
+
+
+def test_a_wink_the_landmarks_read_as_a_third_open_shuts_the_lid(carphone_track):
+    from reanimate.faces.eyes import eye_opening
+
+    source, first = carphone_track.points[30], carphone_track.points[60]
+    wink = first.copy()
+    for upper, lower in ((37, 41), (38, 40)):  # the left eye down to 30 % of its height, the right one as is
+        mid = 0.5 * (wink[upper] + wink[lower])
+        wink[upper], wink[lower] = mid + 0.3 * (wink[upper] - mid), mid + 0.3 * (wink[lower] - mid)
+    target = drive(np.stack([first, wink]), source[None], "relative")[1]
+    assert eye_opening(target, 0) < 0.02 * eye_opening(source, 0) + 1e-3  # shut
+    assert np.isclose(eye_opening(target, 1), eye_opening(source, 1), rtol=0.1)  # the other one open

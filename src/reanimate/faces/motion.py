@@ -13,6 +13,7 @@ need no further scaling.
 import numpy as np
 
 from reanimate.core.errors import UserError
+from reanimate.faces.eyes import LOWER, UPPER, eye_opening
 from reanimate.faces.warp import RIGID, apply_similarity, similarity
 
 MOTION_MODES = ("adapted", "relative", "absolute")
@@ -69,8 +70,32 @@ def relative_motion(driver: np.ndarray, source: np.ndarray, first: np.ndarray | 
     for i, frame in enumerate(driver):
         head = _matrix(similarity(first[RIGID], frame[RIGID]))  # the head's move since the first frame
         expression = _apply(np.linalg.inv(head), frame) - first  # (68, 2) in the first frame's pose
-        out[i] = _apply(into_source @ head, source_there + expression)
+        out[i] = shut_lids(_apply(into_source @ head, source_there + expression), frame, first, source)
     return out
+
+
+SHUT = 0.3  # dlib reads a shut eye as about this share of its open height: from there the lid is closed
+
+
+def shut_lids(target: np.ndarray, frame: np.ndarray, first: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """`target` (68, 2) with each eye as open as the source's times how open the driver's is against
+    its start, read so that a blink or wink dlib sees as a third open shuts the lid (the landmarks
+    of a closed eye never quite meet)."""
+    target = target.copy()
+    for eye in (0, 1):
+        start = eye_opening(first, eye)
+        if start < 1e-3:
+            continue
+        ratio = eye_opening(frame, eye) / start
+        ratio = ratio if ratio >= 1 else float(np.clip((ratio - SHUT) / (1 - SHUT), 0, 1))
+        want, have = eye_opening(source, eye) * ratio, eye_opening(target, eye)
+        if have < 1e-3:
+            continue
+        for upper, lower in zip(UPPER[eye], LOWER[eye]):
+            mid = 0.5 * (target[upper] + target[lower])
+            target[upper] = mid + (target[upper] - mid) * (want / have)
+            target[lower] = mid + (target[lower] - mid) * (want / have)
+    return target
 
 
 def drive(driver: np.ndarray, shots: np.ndarray, mode: str = DEFAULT_MOTION, reference: np.ndarray | None = None
