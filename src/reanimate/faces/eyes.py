@@ -53,13 +53,6 @@ def eye_opening(points: np.ndarray, eye: int) -> float:
     return float(gap / (np.linalg.norm(eye_frame(points, eye)[1]) + 1e-6))
 
 
-def lid_span(points: np.ndarray, eye: int) -> tuple[float, float]:
-    """(v of the upper lid, v of the lower lid) at the eye's middle, in the eye's frame."""
-    upper = np.mean([to_eye(points, eye, points[i])[1] for i in UPPER[eye]])
-    lower = np.mean([to_eye(points, eye, points[i])[1] for i in LOWER[eye]])
-    return float(upper), float(lower)
-
-
 def find_irises(gray: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(2, 2) iris centres of both eyes in image pixels, NaN for an eye whose iris is not seen
     (closed, too small, hidden by glasses' glare or hair: no dark disc stands out)."""
