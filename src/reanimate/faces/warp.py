@@ -9,8 +9,8 @@ points costs a dense 90-term sum per pixel and overshoots between landmarks on l
 
 Points beyond the 68: a forehead arc above the brows and a ring around the head that move with the
 head's similarity transform (the hair and the top of the head follow the face), points on the neck
-and shoulders that follow it partly, the iris centres when they are known (a gaze moves them), and
-fixed points on the image border, so the background far from the face holds still. Warping a whole
+and shoulders that follow it partly, the iris centres when they are known (carried by their eyes; a
+gaze slides the iris afterwards, `faces.eyes.turn_eyes`), and fixed points on the image border, so the background far from the face holds still. Warping a whole
 photo this way moves the head in the frame ("Bringing Portraits to Life" warps the whole image too).
 """
 
@@ -169,7 +169,11 @@ class FaceWarp:
         self.border = border_points(width, height)
         # Points beyond the face that land outside the image (a tight crop) or too near its fixed
         # border are left out, the same ones in every frame.
-        extra = self._extra(self.points)
+        # The source's own points beyond the face, made once (every frame moves them from here).
+        self._head, self._anchors, self._pick = _head_points(self.points)
+        self._neck, self._shoulders = body_points(self.points)
+        self._centre = self.points[RIGID].mean(0)
+        extra = np.concatenate([self._head, self._neck, self._shoulders])
         margin = 0.06 * max(width, height)  # thin triangles against the fixed border fold first
         self.extra_kept = ((extra >= margin) & (extra <= [width - 1 - margin, height - 1 - margin])).all(1)
         extra = extra[self.extra_kept]
@@ -182,8 +186,7 @@ class FaceWarp:
         keep = np.abs(self.source_areas) > 1e-3  # degenerate slivers of collinear border points
         self.triangles, self.source_areas = self.triangles[keep], self.source_areas[keep]
         # Triangles inside an eye or the mouth may close (by index: the iris points sit at 68 and 69).
-        offset = 0 if self.irises is None else 2
-        openings = [{i for i in group if i < 68 or offset} for group in OPENINGS]
+        openings = [{i for i in group if i < 68 or self.irises is not None} for group in OPENINGS]
         self.closable = np.array([any(set(t.tolist()) <= g for g in openings) for t in self.triangles], bool)
         # Slivers (the nose's edge, seen turning) may flip without a visible fold: only larger ones count.
         face_area = np.ptp(self.points, axis=0).prod()
@@ -193,10 +196,6 @@ class FaceWarp:
         ys, xs = np.mgrid[0:small[0], 0:small[1]].astype(np.float32)
         # Each map pixel's centre in full-size pixels (as cv2.resize places it), made once.
         self._grid = np.stack([(ys + 0.5) / self._scale - 0.5, (xs + 0.5) / self._scale - 0.5])
-
-    def _extra(self, points: np.ndarray) -> np.ndarray:
-        """(K, 2) the head points, then the neck's and the shoulders'."""
-        return np.concatenate([head_points(points), *body_points(points)]).astype(np.float32)
 
     def _control(self, points: np.ndarray, irises: np.ndarray | None, extra: np.ndarray) -> np.ndarray:
         parts = [points] + ([] if irises is None else [irises]) + [extra, self.border]
@@ -210,12 +209,10 @@ class FaceWarp:
         into it); the neck follows part of the head's move and the shoulders part of its shift
         (`NECK_FOLLOW`, `SHOULDER_FOLLOW`)."""
         move = similarity(self.points[RIGID], target[RIGID])
-        head, anchors, pick = _head_points(self.points)
-        _, target_anchors, _ = _head_points(target, pick)
+        head, anchors, neck, shoulders = self._head, self._anchors, self._neck, self._shoulders
+        _, target_anchors, _ = _head_points(target, self._pick)
         moved_head = apply_similarity(head, move) + OUTLINE_FOLLOW * (target_anchors - apply_similarity(anchors, move))
-        neck, shoulders = body_points(self.points)
-        centre = self.points[RIGID].mean(0)
-        shift = apply_similarity(centre[None], move)[0] - centre
+        shift = apply_similarity(self._centre[None], move)[0] - self._centre
         source_extra = np.concatenate([head, neck, shoulders])
         moved = np.concatenate([moved_head, neck + NECK_FOLLOW * (apply_similarity(neck, move) - neck),
                                 shoulders + SHOULDER_FOLLOW * shift])

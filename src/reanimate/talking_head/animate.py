@@ -42,10 +42,9 @@ class DriverTrack:
     missing: int  # frames without a face
 
     def looks(self) -> np.ndarray:
-        """(N, 2, 2) how far the irises moved since the first frame that saw them."""
-        start = np.array([g[np.isfinite(g).all(1)][0] if np.isfinite(g).all(1).any() else [np.nan] * 2
-                          for g in self.gaze.transpose(1, 0, 2)], np.float32)  # (2, 2)
-        return self.gaze - start
+        """(N, 2, 2) how far the irises moved since the first frame (the gaze is filled in where
+        unseen, so only an eye never seen stays NaN)."""
+        return self.gaze - self.gaze[0]
 
 
 def driver_track(video: Video, size: int, detector: LandmarkDetector, show_progress: bool = True,
