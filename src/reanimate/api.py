@@ -304,7 +304,8 @@ def animate(model: PathLike | None, sources: list[PathLike], driver: PathLike | 
             shots: int | None = None, finetune_steps: int = 0, finetune_seconds: float | None = None,
             motion: str = DEFAULT_MOTION, face: int | None = None, paste_back: bool | None = None,
             side_by_side: bool = False, save_person: PathLike | None = None, device: str = "auto",
-            overwrite: bool = False, show_progress: bool = True, adapt: bool | None = None) -> dict:
+            overwrite: bool = False, show_progress: bool = True, adapt: bool | None = None,
+            audio: str = "driver") -> dict:
     """Make the person in `sources` (photos and/or videos) move like the face in `driver`.
 
     Args:
@@ -321,9 +322,13 @@ def animate(model: PathLike | None, sources: list[PathLike], driver: PathLike | 
             the face goes back into the first source's whole frame when it is larger than the face
             crop. False writes the face crop.
         side_by_side: write driver | landmarks | result. save_person: keep the fine-tuned person.
+        audio: the output's sound: "driver" (default; none when the driver is silent), "source" (the
+            first source video's), "none", or a media file's path. The driver's frame times (a
+            variable rate too) and colour tags are kept.
 
     Returns:
-        {"out", "frames", "output_size", "path", "motion", "driver_frames_without_face", "shots", ...}
+        {"out", "frames", "output_size", "path", "motion", "driver_frames_without_face", "shots",
+         "written" (the line saying size, rate, length, format, sound), ...}
 
     Example:
         >>> animate(None, ["me.jpg"], "speech.mp4", "me-talking.mp4", motion="relative")
@@ -334,7 +339,7 @@ def animate(model: PathLike | None, sources: list[PathLike], driver: PathLike | 
         motion = "absolute"
     return run(model, sources, driver, out, shots=shots, finetune_steps=finetune_steps,
                finetune_seconds=finetune_seconds, motion=motion, face=face, paste=paste_back, side_by_side=side_by_side,
-               device=device, save_person=save_person, overwrite=overwrite, show_progress=show_progress)
+               device=device, save_person=save_person, overwrite=overwrite, show_progress=show_progress, audio=audio)
 
 
 def evaluate_talking_head(model: PathLike, dataset: PathLike, *, shots: tuple[int, ...] = (1, 8, 32), targets: int = 8,

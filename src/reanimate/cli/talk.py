@@ -101,11 +101,13 @@ def export(run_dir, out, overwrite):
 @click.option("--finetune-seconds", type=click.FloatRange(0), default=None, help="Fine-tuning time budget instead.")
 @click.option("--side-by-side", is_flag=True, help="Write driver | landmarks | result.")
 @click.option("--save-person", default=None, help="With --model: also save the fine-tuned person as a model folder.")
+@click.option("--audio", default="driver", show_default=True, metavar="driver|source|none|FILE",
+              help="The output's sound: the driver's, the first source video's, none, or a media file's.")
 @DEVICE
 @click.option("--overwrite", is_flag=True)
 @QUIET
 def animate_command(sources, driver, out, model, motion, no_adapt, face, paste, shots, finetune_steps,
-                    finetune_seconds, side_by_side, save_person, device, overwrite, quiet):
+                    finetune_seconds, side_by_side, save_person, audio, device, overwrite, quiet):
     """Make the person of --source move like the face in --driver, at the photo's full resolution.
 
     \b
@@ -121,13 +123,12 @@ def animate_command(sources, driver, out, model, motion, no_adapt, face, paste, 
     result = api.animate(model, list(sources), driver, out, shots=shots, finetune_steps=finetune_steps,
                          finetune_seconds=finetune_seconds, motion="absolute" if no_adapt else motion, face=face,
                          paste_back=paste, side_by_side=side_by_side, save_person=save_person, device=device,
-                         overwrite=overwrite, show_progress=not quiet)
-    width, height = result["output_size"]
-    click.echo(f"wrote {result['out']}: {result['frames']} frames of {width}x{height} ({result['path']}, "
-               f"{result['motion']} motion, {result['shots']} shots"
-               + (f", {result['finetune_steps']} fine-tuning steps" if result["path"] == "generator" else "") + ")"
+                         overwrite=overwrite, show_progress=not quiet, audio=audio)
+    click.echo(f"{result['path']}, {result['motion']} motion, {result['shots']} shots"
+               + (f", {result['finetune_steps']} fine-tuning steps" if result["path"] == "generator" else "")
                + (f"; driver face missing in {result['driver_frames_without_face']} frames (last pose held)"
                   if result["driver_frames_without_face"] else ""))
+    click.echo(f"wrote {result['written']}")
 
 
 def _shot_counts(values: tuple[str, ...]) -> tuple[int, ...]:

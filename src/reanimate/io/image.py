@@ -51,9 +51,14 @@ def read_mask(path: str | os.PathLike, what: str = "mask") -> np.ndarray:
 
 
 def encode_png(image: np.ndarray) -> bytes:
-    ok, buffer = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    return encode_image(image, ".png")
+
+
+def encode_image(image: np.ndarray, suffix: str = ".png") -> bytes:
+    """An RGB uint8 image as the bytes of a PNG or TIFF file (by `suffix`)."""
+    ok, buffer = cv2.imencode(suffix.lower(), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     if not ok:
-        raise OSError("PNG encoding failed")
+        raise OSError(f"{suffix} encoding failed")
     return buffer.tobytes()
 
 

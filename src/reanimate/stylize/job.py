@@ -115,7 +115,8 @@ def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
     # published before the video, the model would make that rerun stop at "already exists".
     if save_model is not None:
         model.save_pretrained(save_model, overwrite=overwrite)
-    say(f"wrote {written}; preview and model in {run_dir}", show_progress)
+    say(f"preview and model in {run_dir}", show_progress)
+    say(f"wrote {model.written}", show_progress)
     return written
 
 
@@ -128,8 +129,10 @@ def render_video(model: PathLike | Stylizer, video: Video | PathLike, out: PathL
     parse_strength(temporal)
     check_output_free(out, overwrite)
     stylizer = model if isinstance(model, Stylizer) else Stylizer.from_pretrained(model, device, precision, tile)
-    return stylizer.render(as_video(video), out, frames, batch_size, overwrite=overwrite, show_progress=show_progress,
-                           temporal=temporal)
+    written = stylizer.render(as_video(video), out, frames, batch_size, overwrite=overwrite,
+                              show_progress=show_progress, temporal=temporal)
+    say(f"wrote {stylizer.written}", show_progress)
+    return written
 
 
 def tune_video(video: Video | PathLike, keys: dict[int, Any], holdout: dict[int, Any], out: PathLike,

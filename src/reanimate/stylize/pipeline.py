@@ -19,6 +19,7 @@ from reanimate.core.errors import UserError, brief
 from reanimate.core.files import work_dir_for
 from reanimate.core.progress import progress, say
 from reanimate.io.flow import compute_flow
+from reanimate.io.formats import Written
 from reanimate.io.video import FrameWriter, Video
 from reanimate.nn.convert import to_image, to_tensor
 from reanimate.stylize.consistency import TemporalPass, parse_strength
@@ -126,6 +127,7 @@ class Stylizer:
         # On the GPU whole 4K frames fit; on CPU tiles keep memory near 1 GB for the paper network.
         self.tile = tile or (2048 if self.device.type == "cuda" else 1024)
         self.temporal_pass: TemporalPass | None = None  # the last stream's, with its report
+        self.written: Written | None = None  # what the last render wrote
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike, device: str = "auto", precision: str = "auto",
@@ -235,11 +237,13 @@ class Stylizer:
                 as the render's measured excess flicker asks for), a strength, or 0 / "off".
 
         Returns:
-            The path written; it appears only when every frame is done.
+            The path written; it appears only when every frame is done. It keeps the input's sound
+            (cut to `indices`), frame times and colour tags; `self.written` says what it holds.
         """
         wanted = list(range(len(video))) if indices is None else sorted(set(indices))
         work_dir = work_dir if work_dir is not None else work_dir_for(out)
-        writer = FrameWriter(out, video.fps, overwrite=overwrite)
+        writer = FrameWriter(out, video.fps, overwrite=overwrite, like=video, frames=wanted,
+                             audio=video.path if video.audio else None, verbose=show_progress)
         stream = self.stream(video, wanted, batch_size, work_dir, show_progress, temporal)
         bar = progress(len(wanted), "render", "frame", enabled=show_progress)
         with bar, writer, WriteBehind() as behind:  # encoding runs beside the next frame's compute
@@ -248,6 +252,7 @@ class Stylizer:
                 bar.update(1)
         if self.temporal_pass is not None:
             say(self.temporal_pass.report.summary(self.temporal_pass.chosen), show_progress)
+        self.written = writer.written  # what was made (size, rate, length, format, sound): the last line
         return Path(out)
 
 

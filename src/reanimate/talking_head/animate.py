@@ -13,6 +13,7 @@ how the driver's landmarks become the person's.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -26,7 +27,8 @@ from reanimate.faces.motion import DEFAULT_MOTION, MOTION_MODES, drive
 from reanimate.faces.paste import paste_face
 from reanimate.faces.raster import draw_landmarks
 from reanimate.faces.shots import MARGIN, Shot, crop_shots, find_shots
-from reanimate.io.video import FrameWriter, Video, check_output_free, open_video
+from reanimate.io.audio import audio_codec
+from reanimate.io.video import FrameWriter, Video, check_output_free, is_video_path, open_video
 from reanimate.talking_head.fewshot import Avatar, landmark_images
 from reanimate.talking_head.model import TalkingHeadModel
 from reanimate.talking_head.portrait import Portrait
@@ -83,7 +85,8 @@ def warp_size(shot: Shot) -> int:
 def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetune_steps: int = 0,
             finetune_seconds: float | None = None, motion: str = DEFAULT_MOTION, face: int | None = None,
             paste: bool | None = None, size: int | None = None, side_by_side: bool = False,
-            device: str = "auto", save_person=None, overwrite: bool = False, show_progress: bool = True) -> dict:
+            device: str = "auto", save_person=None, overwrite: bool = False, show_progress: bool = True,
+            audio: str = "driver") -> dict:
     """See `reanimate.api.animate`."""
     from reanimate.core.device import resolve_device
 
@@ -103,6 +106,7 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
         raise UserError("--save-person keeps the network alone, and a guided model (warp_guide) also needs the "
                         "shots it warps: animate from the photos and --model instead")
     video = driver if isinstance(driver, Video) else open_video(driver)  # a broken driver fails before the work
+    sound = sound_for(audio, video, sources)
     detector = LandmarkDetector()
     found = find_shots(sources, shots, detector, face)
     reference = found[0]  # its whole frame is the picture the face is pasted back into
@@ -134,7 +138,8 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
         paste = model is None or crops[0].side < 0.98 * max(width, height)
     picture = None
     bar = progress(len(targets), "animating", "frame", enabled=show_progress)
-    with FrameWriter(out, video.fps, overwrite=overwrite) as writer, bar:
+    writer = FrameWriter(out, video.fps, overwrite=overwrite, like=video, audio=sound, verbose=show_progress)
+    with writer, bar:
         for start in range(0, len(targets), CHUNK):
             chunk = range(start, min(start + CHUNK, len(targets)))
             if model is not None:  # the generator's colours are its own: matched to the photo's when pasted
@@ -159,7 +164,32 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
             "shots": len(found), "path": "warp" if model is None else "generator", "motion": motion,
             "paste_back": bool(paste), "crop_size": size, "output_size": [picture.shape[1], picture.shape[0]],
             "finetune_steps": getattr(avatar, "finetuned_steps", 0), "clamped_frames": avatar.clamped_frames,
-            "mouth_frames": avatar.mouth_frames}
+            "mouth_frames": avatar.mouth_frames, "written": str(writer.written)}
+
+
+AUDIO_CHOICES = ("driver", "source", "none")
+
+
+def sound_for(audio: str, driver: Video, sources) -> Path | None:
+    """The file whose sound the output carries: the driver's (default), the first source video's, none,
+    or any media file; a choice that has none is refused before the work."""
+    if audio == "none":
+        return None
+    if audio == "driver":
+        return driver.path if driver.audio else None  # a silent driver makes a silent output
+    if audio == "source":
+        videos = [Path(s) for s in sources if is_video_path(s) and Path(s).is_file()]
+        if not videos:
+            raise UserError("--audio source takes the sound of a source video, and every source is a photo")
+        if audio_codec(videos[0]) is None:
+            raise UserError(f"--audio source: {videos[0]} has no sound")
+        return videos[0]
+    path = Path(audio)
+    if not path.is_file():
+        raise UserError(f"--audio {audio!r} is neither {', '.join(AUDIO_CHOICES)} nor a file")
+    if audio_codec(path) is None:
+        raise UserError(f"--audio {audio}: the file has no readable sound")
+    return path
 
 
 def _side_by_side(driver_crop: np.ndarray, marks: np.ndarray, picture: np.ndarray) -> np.ndarray:

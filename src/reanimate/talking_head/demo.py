@@ -32,7 +32,8 @@ def run_demo(out="talk-demo", model=None, shots: int = 8, finetune_seconds: floa
     clip = open_video(sample_clip("carphone_pristine"))
     half = len(clip) // 2
     for name, frames in (("source.mp4", range(half)), ("driver.mp4", range(half, len(clip)))):
-        with FrameWriter(out / name, clip.fps, overwrite=True) as writer:
+        with FrameWriter(out / name, clip.fps, overwrite=True, like=clip, frames=list(frames),
+                         audio=clip.path if clip.audio else None, verbose=show_progress) as writer:
             for _, frame in clip.frames(frames):
                 writer.write(frame)
     if isinstance(model, (str, Path)):
