@@ -97,7 +97,7 @@ def packets_of(path):
 def rewrite(source, out, frames=None, **options):
     video = open_video(source)
     kept = list(range(len(video))) if frames is None else frames
-    with FrameWriter(out, video.fps, like=video, frames=kept, audio=source if video.audio else None,
+    with FrameWriter(out, video.fps, like=video, frames=kept, audio=video.sound,
                      **options) as writer:
         for index, frame in video.frames(kept):
             writer.write(frame, video.frame_name(index))

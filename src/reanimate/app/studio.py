@@ -237,7 +237,9 @@ class Studio:
                     if not cv2.imwrite(str(frames / f"{index:05d}.png"), frame[:, :, ::-1].copy()):
                         raise UserError(f"could not write frame {index} into {frames}: is the disk full?")
                     bar.update(1)
-            video = open_video(frames, fps=source.fps)
+            # The frames keep the clip's times, colour and sound for the export.
+            video = dataclasses.replace(open_video(frames, fps=source.fps), rate=source.rate, times=source.times,
+                                        colour=source.colour, audio=source.audio, sound=source.sound)
         except BaseException:
             shutil.rmtree(frames, ignore_errors=True)
             raise

@@ -27,7 +27,7 @@ def detect_video(video: Video, smooth: float = 1.0, out: str | os.PathLike | Non
         save_track(track, out, video.fps, video.size)
     if overlay is not None:
         with FrameWriter(overlay, video.fps, overwrite=overwrite, like=video,
-                         audio=video.path if video.audio else None, verbose=show_progress) as writer:
+                         audio=video.sound, verbose=show_progress) as writer:
             for index, frame in video.frames():
                 writer.write(draw_landmarks(track.points[index], video.size, image=frame), video.frame_name(index))
     return track

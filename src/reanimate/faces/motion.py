@@ -76,23 +76,34 @@ def relative_motion(driver: np.ndarray, source: np.ndarray, first: np.ndarray | 
     return out
 
 
-REST_SHARE = 0.1  # the face at rest: the mean of this share of the driver's frames
+REST_SHARE = 0.1  # a feature at rest: the mean of this share of the driver's frames
+MOUTH_MATCH = 0.015  # a start whose mouth is opened within this (of the face's height) of the source's is kept
+AWAKE = 0.85  # a start whose eyes are opened less than this share of the driver's median is mid-blink
+MOUTH_AND_JAW = list(range(3, 14)) + list(range(48, 68))  # the jaw drops as the mouth opens
+EYES = list(range(36, 48))
 
 
 def resting_face(faces: np.ndarray, source: np.ndarray) -> np.ndarray:
     """The driver's face (68, 2) to measure expressions from, out of its frames (N, 68, 2) in one pose.
 
-    Not simply its first frame, which is often mid-word or mid-blink (a start with the mouth half
-    open would close a closed-mouth photo's lips no further, and its mouth would barely follow): the
-    mean of the frames, eyes open, whose mouth is opened most nearly as the source's. A photo with
-    closed lips is so moved from the driver's closed-lip frames, a broadly smiling one from its open
-    ones, and a driver driving its own first frame from that frame's state.
+    Its first frame, except where that frame is caught mid-word or mid-blink: a start with the mouth
+    half open would close a closed-mouth photo's lips no further (its mouth would barely follow), and
+    one with shut eyes would open the photo's. There the mouth and jaw are taken from the frames whose
+    mouth is opened most nearly as the source's, the eyes from frames with the eyes open (means over a
+    tenth of the frames). Only those points change, so the rest of the face keeps the first frame's
+    exact shape (an average of other frames would carry their yaw and brows into every frame).
     """
+    rest = faces[0].copy()
+    share = max(1, round(REST_SHARE * len(faces)))
+    mouths = np.array([mouth_opening(face) for face in faces])
+    if abs(mouths[0] - mouth_opening(source)) > MOUTH_MATCH:
+        nearest = np.argsort(np.abs(mouths - mouth_opening(source)), kind="stable")[:share]
+        rest[MOUTH_AND_JAW] = faces[nearest][:, MOUTH_AND_JAW].mean(0)
     eyes = np.array([eye_opening(face, 0) + eye_opening(face, 1) for face in faces])
-    awake = np.flatnonzero(eyes >= np.median(eyes))
-    mouth = np.array([mouth_opening(faces[i]) for i in awake])
-    nearest = awake[np.argsort(np.abs(mouth - mouth_opening(source)), kind="stable")]
-    return faces[nearest[:max(1, round(REST_SHARE * len(faces)))]].mean(0)
+    if eyes[0] < AWAKE * np.median(eyes):
+        awake = np.argsort(np.abs(eyes - np.median(eyes)), kind="stable")[:share]
+        rest[EYES] = faces[awake][:, EYES].mean(0)
+    return rest
 
 
 SHUT = 0.3  # dlib reads a shut eye as about this share of its open height: from there the lid is closed

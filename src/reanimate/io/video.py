@@ -54,6 +54,7 @@ class Video:
     rotation: int = 0  # degrees counter-clockwise the file asks for (a phone's); frames come out turned
     colour: Colour = BT709  # as tagged (unspecified codes kept: the writer reads them as BT.709)
     audio: str | None = None  # the codec of its sound; None: silent
+    sound: Path | None = None  # the file its sound is in: itself, or the video a folder was decoded from
 
     @property
     def size(self) -> tuple[int, int]:
@@ -174,7 +175,7 @@ def _probe_file(path: Path, max_frames: int | None) -> Video:
         times = None  # no usable timestamps: evenly spaced at the stream's rate
     return Video(path=path, num_frames=count, width=width, height=height, fps=fps,
                  rate=Fraction(rate) if rate else None, times=None if times is None else tuple(times),
-                 rotation=rotation, colour=colour, audio=audio)
+                 rotation=rotation, colour=colour, audio=audio, sound=path if audio else None)
 
 
 def _probe_folder(path: Path, fps: float | None, max_frames: int | None) -> Video:
@@ -335,6 +336,9 @@ class FrameWriter:
     def _start_sound(self) -> None:
         if self._audio_source is None:
             return
+        if not self._audio_source.is_file():
+            self.notes.append(f"{self._audio_source} is gone: the output is silent")
+            return
         if self.out.suffix.lower() in SILENT_CONTAINERS:
             self.notes.append(f"{self.out.suffix} files have no sound: the audio of {self._audio_source.name} is left out")
             return
@@ -382,7 +386,7 @@ class FrameWriter:
             publish_mode(self._tmp)
             os.replace(self._tmp, self.out)
         else:
-            if self._audio_source is not None and audio_codec(self._audio_source):
+            if self._audio_source is not None and self._audio_source.is_file() and audio_codec(self._audio_source):
                 self.notes.append(f"image files have no sound: the audio of {self._audio_source.name} is left out")
             if self.pattern is not None:
                 self._publish_sequence()

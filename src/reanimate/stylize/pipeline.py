@@ -243,7 +243,7 @@ class Stylizer:
         wanted = list(range(len(video))) if indices is None else sorted(set(indices))
         work_dir = work_dir if work_dir is not None else work_dir_for(out)
         writer = FrameWriter(out, video.fps, overwrite=overwrite, like=video, frames=wanted,
-                             audio=video.path if video.audio else None, verbose=show_progress)
+                             audio=video.sound, verbose=show_progress)
         stream = self.stream(video, wanted, batch_size, work_dir, show_progress, temporal)
         bar = progress(len(wanted), "render", "frame", enabled=show_progress)
         with bar, writer, WriteBehind() as behind:  # encoding runs beside the next frame's compute

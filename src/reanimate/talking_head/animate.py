@@ -176,7 +176,7 @@ def sound_for(audio: str, driver: Video, sources) -> Path | None:
     if audio == "none":
         return None
     if audio == "driver":
-        return driver.path if driver.audio else None  # a silent driver makes a silent output
+        return driver.sound  # a silent driver makes a silent output
     if audio == "source":
         videos = [Path(s) for s in sources if is_video_path(s) and Path(s).is_file()]
         if not videos:

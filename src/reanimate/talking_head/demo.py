@@ -33,7 +33,7 @@ def run_demo(out="talk-demo", model=None, shots: int = 8, finetune_seconds: floa
     half = len(clip) // 2
     for name, frames in (("source.mp4", range(half)), ("driver.mp4", range(half, len(clip)))):
         with FrameWriter(out / name, clip.fps, overwrite=True, like=clip, frames=list(frames),
-                         audio=clip.path if clip.audio else None, verbose=show_progress) as writer:
+                         audio=clip.sound, verbose=show_progress) as writer:
             for _, frame in clip.frames(frames):
                 writer.write(frame)
     if isinstance(model, (str, Path)):
