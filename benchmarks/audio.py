@@ -25,8 +25,8 @@ from reanimate.stylize.config import load_config, resolve_preset
 from reanimate.stylize.model import Generator
 from reanimate.stylize.pipeline import Stylizer
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "io"))
-from test_media import make_clip  # noqa: E402  (the tests' maker of clips with sound)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from media import make_clip  # noqa: E402  (the tests' maker of clips with sound)
 
 
 def rewrite(video, out: Path, frames: list[int], sound: bool) -> float:

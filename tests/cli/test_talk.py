@@ -60,3 +60,22 @@ def test_animate_a_photo_without_a_model_at_full_resolution(tmp_path, carphone_f
     assert faceless.returncode == 2 and "no face found in" in faceless.stderr and "wall.png" in faceless.stderr
     tuned = reanimate(*args, "--out", tmp_path / "t.mp4", "--finetune-steps", "5")
     assert tuned.returncode == 2 and "needs a network" in tuned.stderr
+
+
+def test_animate_keeps_the_drivers_sound(tmp_path, carphone_frames):
+    from media import make_clip
+    from reanimate.io.image import write_png
+    from reanimate.io.video import open_video
+
+    write_png(tmp_path / "me.png", carphone_frames[5])
+    make_clip(tmp_path / "driver.mp4", carphone_frames[60:72], fps=25, audio_seconds=12 / 25)
+    args = ["talk", "animate", "--source", tmp_path / "me.png", "--driver", tmp_path / "driver.mp4", "-q"]
+    loud = reanimate(*args, "--out", tmp_path / "loud.mp4")
+    assert loud.returncode == 0, loud.stderr
+    last = loud.stdout.strip().splitlines()[-1]
+    assert last.startswith("wrote") and "176x144" in last and "audio copied (aac)" in last and "0.48 s" in last
+    assert open_video(tmp_path / "loud.mp4").audio == "aac"
+    quiet = reanimate(*args, "--out", tmp_path / "quiet.mp4", "--audio", "none")
+    assert quiet.returncode == 0 and open_video(tmp_path / "quiet.mp4").audio is None
+    wrong = reanimate(*args, "--out", tmp_path / "x.mp4", "--audio", "source")
+    assert wrong.returncode == 2 and "every source is a photo" in wrong.stderr

@@ -420,6 +420,8 @@ class FrameWriter:
         return Written(self.out, width, height, self.count, float(self.rate), seconds, kind, audio, variable)
 
     def abort(self) -> None:
+        if self._sound is not None:
+            self._sound.close()
         if self._container is not None:
             try:
                 self._container.close()
