@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from reanimate.io.video import FrameWriter, open_video
+from reanimate.io.video import open_video
+from reanimate.io.writer import FrameWriter
 from reanimate.stylize.config import load_config, resolve_preset
 from reanimate.stylize.model import Generator
 from reanimate.stylize.pipeline import Stylizer
@@ -29,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from media import make_clip  # noqa: E402  (the tests' maker of clips with sound)
 
 
-def rewrite(video, out: Path, frames: list[int], sound: bool) -> float:
-    """Seconds to write `frames` of `video` (a fixed picture each: the encoder's cost stays small) to OUT."""
+def rewrite(video, out: Path, frames: list[int], sound: bool) -> tuple[float, object]:
+    """(seconds, what was written) for `frames` of `video` (a fixed picture each: the encoder's cost stays small) to OUT."""
     picture = np.zeros((video.height, video.width, 3), np.uint8)
     start = time.perf_counter()
     with FrameWriter(out, video.fps, overwrite=True, like=video, frames=frames,

@@ -24,7 +24,8 @@ import torch
 
 from reanimate.core.device import compute_dtype, resolve_device
 from reanimate.io.samples import sample_clip
-from reanimate.io.video import FrameWriter, open_video
+from reanimate.io.video import open_video
+from reanimate.io.writer import FrameWriter
 from reanimate.metrics import psnr
 from reanimate.stylize.config import load_config, resolve_preset
 from reanimate.stylize.data import Keyframe

@@ -184,7 +184,7 @@ class Prepare(Command):
         super().__init__(scratch)
         from reanimate.faces.synth import animate, random_identity, render_face
         from reanimate.io.samples import sample_clip
-        from reanimate.io.video import FrameWriter
+        from reanimate.io.writer import FrameWriter
 
         self.source = scratch / "videos"
         (self.source / "man").mkdir(parents=True)
@@ -245,7 +245,8 @@ class StudioExport(Command):
     def __init__(self, scratch):
         super().__init__(scratch)
         from reanimate.io.samples import sample_clip
-        from reanimate.io.video import FrameWriter, open_video
+        from reanimate.io.video import open_video
+        from reanimate.io.writer import FrameWriter
 
         with FrameWriter(scratch / "carphone.mp4", fps=25) as writer:  # a 40-frame clip, as a user uploads
             for _, frame in open_video(sample_clip("carphone_pristine")).frames(range(40)):

@@ -28,7 +28,8 @@ TINY = {"preset": "fast", "filters": (8, 16, 16, 16, 16, 8), "resblocks": 1, "pa
 
 def make_clip(path: Path, frames: int) -> None:
     from reanimate.io.samples import sample_clip
-    from reanimate.io.video import FrameWriter, open_video
+    from reanimate.io.video import open_video
+    from reanimate.io.writer import FrameWriter
 
     source = open_video(sample_clip("bigbuckbunny"))
     cycle = list(range(len(source))) + list(range(len(source) - 2, 0, -1))  # back and forth: no jump

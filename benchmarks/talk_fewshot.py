@@ -90,7 +90,7 @@ def finetune_curve(device: str, seconds: float, chunk: float = 15.0) -> None:
     model = TalkingHeadModel(load_config("small"))
     size = model.config.image_size
     with tempfile.TemporaryDirectory() as work:
-        from reanimate.io.video import FrameWriter
+        from reanimate.io.writer import FrameWriter
 
         source = Path(work) / "source.mp4"
         with FrameWriter(source, clip.fps) as writer:

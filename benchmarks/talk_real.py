@@ -36,7 +36,8 @@ from reanimate.faces.align import Crop, face_box, fixed_crop
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.shots import find_shots
 from reanimate.io.image import IMAGE_EXTENSIONS, contact_sheet, fit_side, read_image, write_png
-from reanimate.io.video import FrameWriter, open_video
+from reanimate.io.video import open_video
+from reanimate.io.writer import FrameWriter
 from reanimate.metrics.identity import FaceDescriptor, distance
 from reanimate.metrics.image import psnr, ssim
 from reanimate.talking_head.reenact import landmark_error

@@ -49,7 +49,7 @@ def speed(frames: list[np.ndarray], track, size: int) -> None:
     image, points = crop.warp(shot.frame), crop.apply(shot.points)
     detector = LandmarkDetector()
     with tempfile.TemporaryDirectory() as tmp:
-        from reanimate.io.video import FrameWriter
+        from reanimate.io.writer import FrameWriter
 
         with FrameWriter(Path(tmp) / "driver.mp4", 25) as writer:
             for frame in frames[half:]:
@@ -91,7 +91,7 @@ def speed(frames: list[np.ndarray], track, size: int) -> None:
 
 def end_to_end(frames, fps) -> None:
     from reanimate.io.image import write_png as save
-    from reanimate.io.video import FrameWriter
+    from reanimate.io.writer import FrameWriter
 
     half = len(frames) // 2
     with tempfile.TemporaryDirectory() as tmp:

@@ -26,7 +26,8 @@ import torch
 from reanimate import api
 from reanimate.io.flow import compute_flow
 from reanimate.io.samples import sample_clip
-from reanimate.io.video import FrameWriter, open_video
+from reanimate.io.video import open_video
+from reanimate.io.writer import FrameWriter
 from reanimate.stylize.config import load_config
 from reanimate.stylize.consistency import TemporalPass
 from reanimate.stylize.data import load_keyframes

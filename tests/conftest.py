@@ -9,7 +9,8 @@ import torch
 
 from reanimate.faces.synth import animate, random_identity, render_face
 from reanimate.io.samples import sample_clip
-from reanimate.io.video import FrameWriter, open_video
+from reanimate.io.video import open_video
+from reanimate.io.writer import FrameWriter
 from reanimate.stylize.config import load_config
 
 torch.set_num_threads(2)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from reanimate.core.errors import UserError
-from reanimate.io.video import FrameWriter
+from reanimate.io.writer import FrameWriter
 
 CASES = int(os.environ.get("REANIMATE_FUZZ_CASES", "12"))
 MAX_MESSAGE = 600  # characters: one line a person reads, not a dump

@@ -135,7 +135,7 @@ def test_kill_9_during_render_leaves_nothing_after_the_next_run(tmp_path, clip_m
                      "--save-model", model, *TINY)
     assert made.returncode == 0, made.stderr
     long_clip = tmp_path / "long"  # enough frames that the render is still running when it is killed
-    from reanimate.io.video import FrameWriter
+    from reanimate.io.writer import FrameWriter
     from reanimate.io.video import open_video as read
 
     frames = [f for _, f in read(clip_mp4).frames()]
@@ -178,7 +178,7 @@ def test_a_model_folder_that_disagrees_with_its_config_gets_one_short_line(tmp_p
 def test_the_flicker_ratio_is_one_for_the_footage_and_high_for_a_flickering_copy(tmp_path, clip_mp4, frames):
     import json
 
-    from reanimate.io.video import FrameWriter
+    from reanimate.io.writer import FrameWriter
 
     steady = reanimate("metrics", clip_mp4, "--video", clip_mp4, "--work", tmp_path / "w", "--json", "-q")
     assert steady.returncode == 0, steady.stderr

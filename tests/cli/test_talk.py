@@ -37,7 +37,8 @@ def test_talk_errors_are_one_line(tmp_path):
 
 def test_animate_a_photo_without_a_model_at_full_resolution(tmp_path, carphone_frames):
     from reanimate.io.image import write_png
-    from reanimate.io.video import FrameWriter, open_video
+    from reanimate.io.video import open_video
+    from reanimate.io.writer import FrameWriter
 
     write_png(tmp_path / "me.png", carphone_frames[5])
     with FrameWriter(tmp_path / "driver.mp4", fps=25) as writer:

@@ -15,7 +15,7 @@ from reanimate.faces.episodes import EpisodeDataset
 from reanimate.faces.prepare import PrepareSettings, identity_of, prepare_dataset
 from reanimate.faces.store import FaceDataset
 from reanimate.io.samples import sample_clip
-from reanimate.io.video import FrameWriter
+from reanimate.io.writer import FrameWriter
 
 
 @pytest.fixture(scope="module")

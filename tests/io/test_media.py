@@ -9,7 +9,8 @@ import pytest
 
 from reanimate.core.errors import UserError
 from reanimate.io.formats import sequence_pattern, timeline
-from reanimate.io.video import FrameWriter, open_video
+from reanimate.io.video import open_video
+from reanimate.io.writer import FrameWriter
 
 from media import RATE, make_clip, moving  # tests/media.py
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from reanimate.core.errors import UserError
-from reanimate.io.video import FrameWriter, VideoTooLong, open_video, parse_frame_list
+from reanimate.io.video import VideoTooLong, open_video, parse_frame_list
+from reanimate.io.writer import FrameWriter
 
 
 def test_folder_is_sorted_naturally_and_names_outputs(tmp_path, frames):

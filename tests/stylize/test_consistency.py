@@ -6,7 +6,8 @@ import pytest
 
 from reanimate.core.errors import UserError
 from reanimate.io.flow import compute_flow
-from reanimate.io.video import FrameWriter, open_video
+from reanimate.io.video import open_video
+from reanimate.io.writer import FrameWriter
 from reanimate.stylize.consistency import MAX_STRENGTH, TemporalPass, parse_strength
 from tests.conftest import moving_frames
 

@@ -34,7 +34,7 @@ def test_the_temporal_pass_steadies_a_textured_style_on_real_footage(tmp_path):
     """
     import numpy as np
 
-    from reanimate.io.video import FrameWriter
+    from reanimate.io.writer import FrameWriter
     from reanimate.stylize.filters import pencil
 
     source = open_video(sample_clip("carphone_pristine"))

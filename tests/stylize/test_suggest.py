@@ -7,7 +7,8 @@ import pytest
 from conftest import moving_frames
 
 from reanimate.io.flow import compute_flow
-from reanimate.io.video import FrameWriter, open_video
+from reanimate.io.video import open_video
+from reanimate.io.writer import FrameWriter
 from reanimate.stylize.suggest import suggest_keyframes
 
 

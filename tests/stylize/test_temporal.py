@@ -7,7 +7,8 @@ from conftest import moving_frames
 
 from reanimate.core.errors import UserError
 from reanimate.io.flow import compute_flow
-from reanimate.io.video import FrameWriter, open_video
+from reanimate.io.video import open_video
+from reanimate.io.writer import FrameWriter
 from reanimate.metrics.temporal import warping_errors
 from reanimate.stylize.guides import GaussGuide, Seeds, render_blobs, seed_keyframe
 from reanimate.stylize.temporal import filtered_frames

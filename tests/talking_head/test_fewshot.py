@@ -8,7 +8,8 @@ from reanimate.faces.synth import animate as poses
 from reanimate.faces.synth import random_identity, render_face, synth_dataset
 from reanimate.io.image import write_png
 from reanimate.io.samples import sample_clip
-from reanimate.io.video import FrameWriter, open_video
+from reanimate.io.video import open_video
+from reanimate.io.writer import FrameWriter
 from reanimate.metrics.fid import InceptionPool, frechet_distance
 from reanimate.metrics.identity import FaceDescriptor, cosine, distance
 from reanimate.metrics.image import ssim

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from reanimate.io.video import FrameWriter
+from reanimate.io.writer import FrameWriter
 from reanimate.talking_head.reenact import format_reenact_table, reenact
 from reanimate.talking_head.warp_avatar import WarpAvatar
 

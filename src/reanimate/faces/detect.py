@@ -7,7 +7,8 @@ from reanimate.core.errors import UserError
 from reanimate.core.progress import say
 from reanimate.faces.landmarks import TRACK_FORMATS, FaceTrack, LandmarkDetector, save_track
 from reanimate.faces.raster import draw_landmarks
-from reanimate.io.video import FrameWriter, Video, check_output_free
+from reanimate.io.video import Video
+from reanimate.io.writer import FrameWriter, check_output_free
 
 
 def detect_video(video: Video, smooth: float = 1.0, out: str | os.PathLike | None = None,

@@ -1,6 +1,6 @@
 """What a written video is made of: the encoder each output extension gets, colour tags, numbered
 image sequences (`shot.%04d.png`, `shot.####.tif`), each frame's time, and the line that says what
-was written. `video.FrameWriter` puts these together.
+was written. `writer.FrameWriter` puts these together.
 """
 
 import re

@@ -19,7 +19,8 @@ from reanimate.core.files import check_writable, work_dir_for
 from reanimate.core.progress import say
 from reanimate.io.flow import compute_flow
 from reanimate.io.image import write_png
-from reanimate.io.video import Video, check_output_free, open_video
+from reanimate.io.video import Video, open_video
+from reanimate.io.writer import check_output_free
 from reanimate.stylize.config import StylizeConfig, load_config, resolve_preset
 from reanimate.stylize.consistency import parse_strength
 from reanimate.stylize.data import load_keyframes

@@ -20,7 +20,8 @@ from reanimate.core.files import work_dir_for
 from reanimate.core.progress import progress, say
 from reanimate.io.flow import compute_flow
 from reanimate.io.formats import Written
-from reanimate.io.video import FrameWriter, Video
+from reanimate.io.video import Video
+from reanimate.io.writer import FrameWriter
 from reanimate.nn.convert import to_image, to_tensor
 from reanimate.stylize.consistency import TemporalPass, parse_strength
 from reanimate.stylize.guides import Seeds

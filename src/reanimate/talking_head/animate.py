@@ -28,7 +28,8 @@ from reanimate.faces.paste import paste_face
 from reanimate.faces.raster import draw_landmarks
 from reanimate.faces.shots import MARGIN, Shot, crop_shots, find_shots
 from reanimate.io.audio import audio_codec
-from reanimate.io.video import FrameWriter, Video, check_output_free, is_video_path, open_video
+from reanimate.io.video import Video, is_video_path, open_video
+from reanimate.io.writer import FrameWriter, check_output_free
 from reanimate.talking_head.fewshot import Avatar, landmark_images
 from reanimate.talking_head.model import TalkingHeadModel
 from reanimate.talking_head.portrait import Portrait

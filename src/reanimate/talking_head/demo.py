@@ -13,7 +13,8 @@ from pathlib import Path
 from reanimate.core.files import write_json
 from reanimate.core.progress import say
 from reanimate.io.samples import sample_clip
-from reanimate.io.video import FrameWriter, open_video
+from reanimate.io.video import open_video
+from reanimate.io.writer import FrameWriter
 from reanimate.talking_head.animate import animate
 from reanimate.talking_head.reenact import reenact
 
