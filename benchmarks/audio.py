@@ -78,7 +78,7 @@ def main() -> None:
             loud, written = rewrite(video, tmp / "loud.mp4", frames, sound=True)
             audio = max(loud - silent, 0.0)
             print(f"{name}: audio pass {audio:.1f} s ({written.audio}; writing {silent:.1f} s without sound, "
-                  f"{loud:.1f} s with) = {100 * audio / (render * len(frames)):.2f} % of rendering those frames")
+                  f"{loud:.1f} s with) = {100 * audio / (render * len(frames)):.3g} % of rendering those frames")
 
 
 if __name__ == "__main__":

@@ -57,12 +57,18 @@ def train(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] |
 def stylize(video: PathLike | Video, keys: dict[int, Any], out: PathLike, masks: dict[int, Any] | None = None, *,
             frames: list[int] | None = None, save_model: PathLike | None = None, overwrite: bool = False,
             run_dir: PathLike | None = None, temporal: float | str = "auto", render_batch: int | None = None,
-            precision: str = "auto", show_progress: bool = True, **train_options: Any) -> Path:
+            precision: str = "auto", depth: int = 8, alpha: bool = False, show_progress: bool = True,
+            **train_options: Any) -> Path:
     """Train on keyframes, then restyle the video into OUT (the whole job of `reanimate stylize`).
 
     Args:
         video, keys, masks: as in `train`; **train_options too (preset, seconds, iterations, ...).
-        out: a video file (by extension: .mp4, .mov, .mkv, .webm, .gif) or a folder of PNGs.
+        out: a video file (by extension: .mp4, .mov, .mkv, .webm, .gif), numbered frames
+            (`shot.%04d.png`, `shot.####.tif`) or a folder of PNGs. It keeps the input's sound, frame
+            times and colour tags.
+        depth: 8, or 16 bits a channel (16-bit PNG / TIFF, FFV1 .mkv; ProRes .mov gets the finer source).
+        alpha: write the restyled layer with alpha where the keyframes' masks went, carried along the
+            video's motion (`masks` needed; .mov ProRes 4444, .mkv FFV1 or PNG / TIFF frames).
         frames: frame indices to render (default: all).
         save_model: also save the model folder (config.json + model.safetensors) here.
         overwrite: replace existing OUT / save_model.
@@ -74,7 +80,7 @@ def stylize(video: PathLike | Video, keys: dict[int, Any], out: PathLike, masks:
     """
     return job.stylize_video(video, keys, out, masks, frames=frames, save_model=save_model, overwrite=overwrite,
                              run_dir=run_dir, temporal=temporal, render_batch=render_batch, precision=precision,
-                             show_progress=show_progress, **train_options)
+                             depth=depth, alpha=alpha, show_progress=show_progress, **train_options)
 
 
 def load_model(path: PathLike, device: str = "auto", precision: str = "auto", tile: int | None = None) -> Stylizer:
@@ -84,17 +90,19 @@ def load_model(path: PathLike, device: str = "auto", precision: str = "auto", ti
 
 def render(model: PathLike | Stylizer, video: PathLike | Video, out: PathLike, *, frames: list[int] | None = None,
            temporal: float | str = "auto", device: str = "auto", precision: str = "auto",
-           batch_size: int | None = None, tile: int | None = None, overwrite: bool = False,
+           batch_size: int | None = None, tile: int | None = None, overwrite: bool = False, depth: int = 8,
            show_progress: bool = True) -> Path:
     """Restyle a video with a saved model (or a `Stylizer`); no keyframes needed. `tile`: frames with a
     longer side are rendered in tiles of this many pixels (bounded memory). `temporal`: the temporal
-    consistency pass ("auto", a strength 0-0.85, or "off"; see `stylize.consistency`).
+    consistency pass ("auto", a strength 0-0.85, or "off"; see `stylize.consistency`). `depth`: 8 or 16
+    bits a channel.
 
     Example:
         >>> render("my-style", "clip.mp4", "styled.mp4", frames=range(0, 50))
     """
     return job.render_video(model, video, out, frames=frames, temporal=temporal, device=device, precision=precision,
-                            batch_size=batch_size, tile=tile, overwrite=overwrite, show_progress=show_progress)
+                            batch_size=batch_size, tile=tile, overwrite=overwrite, depth=depth,
+                            show_progress=show_progress)
 
 
 def export_onnx(model: PathLike, out: PathLike, *, overwrite: bool = False, check: bool = True) -> Path:

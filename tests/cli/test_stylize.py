@@ -230,3 +230,33 @@ def test_export_writes_an_onnx_file_that_runs_like_the_model(tmp_path, clip_mp4,
     assert wrong.returncode == 2 and "must end in .onnx" in wrong.stderr
     missing = reanimate("export", tmp_path / "nothing", "--onnx", tmp_path / "n.onnx")
     assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1, missing.stderr
+
+
+def test_a_masked_style_comes_out_as_a_layer_with_alpha_and_16_bit_frames(tmp_path, clip_mp4, painted, frames):
+    import av
+    import cv2
+
+    mask = np.zeros(frames[0].shape[:2], np.uint8)
+    mask[:, :25] = 255  # the left half of frame 0 is painted
+    write_png(tmp_path / "m0.png", np.dstack([mask] * 3))
+    out = tmp_path / "layer.mov"
+    result = reanimate("stylize", clip_mp4, "--key", f"0={painted}", "--mask", f"0={tmp_path / 'm0.png'}",
+                       "--alpha", "--out", out, "--iterations", "2", *TINY[:-1])
+    assert result.returncode == 0, result.stderr
+    assert "ProRes 4444 (alpha)" in result.stderr.strip().splitlines()[-1]
+    with av.open(str(out)) as container:
+        alpha = [f.to_ndarray(format="rgba")[..., 3] for f in container.decode(video=0)]
+    assert len(alpha) == 6
+    assert alpha[0][:, :20].min() >= 250 and alpha[0][:, 30:].max() <= 5  # opaque where painted, clear elsewhere
+    assert alpha[5][:, 30:].max() <= 5 and alpha[5][:, :10].min() >= 250  # carried with the picture's motion
+    refused = reanimate("stylize", clip_mp4, "--key", f"0={painted}", "--alpha", "--out", tmp_path / "x.mov", *TINY)
+    assert refused.returncode != 0 and "mask" in refused.stderr and not (tmp_path / "x-run").exists()
+    refused = reanimate("stylize", clip_mp4, "--key", f"0={painted}", "--mask", f"0={tmp_path / 'm0.png'}",
+                        "--alpha", "--out", tmp_path / "x.mp4", *TINY)
+    assert refused.returncode != 0 and "no alpha" in refused.stderr
+    deep = reanimate("render", "--model", tmp_path / "layer-run" / "model", clip_mp4, "--out",
+                     tmp_path / "deep" / "shot.%04d.png", "--depth", "16", "--device", "cpu", "-q")
+    assert deep.returncode == 0, deep.stderr
+    picture = cv2.imread(str(tmp_path / "deep" / "shot.0003.png"), cv2.IMREAD_UNCHANGED)
+    assert picture.dtype == np.uint16 and (picture % 257).any()  # finer than 8 bits: not all 8-bit steps
+    assert len(np.unique(picture)) > 600  # float32 out: about 1500 values here, bf16's coarse steps give 170

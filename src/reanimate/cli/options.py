@@ -20,11 +20,14 @@ TEMPORAL = click.option("--temporal", default="auto", show_default=True, metavar
                              "along the motion, so texture sticks instead of boiling. auto measures the render's "
                              "flicker and blends as much as it asks for; or a strength 0-0.85; off.")
 FRAMES = click.option("--frames", default=None, help="Frames to render, e.g. '0-99,120' (default: all).")
+DEPTH = click.option("--depth", type=click.Choice(["8", "16"]), default="8", show_default=True,
+                     help="Bits a channel: 16 keeps the network's precision for grading in 16-bit PNG / TIFF "
+                          "frames or FFV1 .mkv (ProRes .mov gets the finer source; 8-bit formats round it).")
 
 
 def rendering_options(command):
     """The options every command that writes restyled frames shares."""
-    for option in reversed((FRAMES, TEMPORAL, BATCH, PRECISION, DEVICE, OVERWRITE, QUIET)):
+    for option in reversed((FRAMES, TEMPORAL, BATCH, PRECISION, DEPTH, DEVICE, OVERWRITE, QUIET)):
         command = option(command)
     return command
 

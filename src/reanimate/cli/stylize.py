@@ -12,7 +12,12 @@ from reanimate.core.errors import UserError
               help="A painted keyframe: zero-based frame index = image of the same size. Repeatable.")
 @click.option("--mask", "masks", multiple=True, metavar="INDEX=IMAGE",
               help="Where keyframe INDEX is painted (white = learn here). Repeatable.")
-@click.option("--out", required=True, help="Output video (.mp4, .mov, .mkv, .webm, .gif) or a folder of PNGs.")
+@click.option("--out", required=True,
+              help="Output video (.mp4, .mov ProRes, .mkv FFV1, .webm, .gif), numbered frames (shot.%04d.png, "
+                   "shot.####.tif) or a folder of PNGs; it keeps the input's sound.")
+@click.option("--alpha", is_flag=True,
+              help="Write the restyled layer with alpha where the --mask regions go (carried along the motion), "
+                   "to composite over the original: .mov (ProRes 4444), .mkv or PNG / TIFF frames.")
 @click.option("--train-seconds", type=click.FloatRange(0), default=None,
               help="Training time budget (default: 180 s on CPU, 30 s on CUDA).")
 @click.option("--iterations", type=click.IntRange(0), default=None, help="Training budget in steps instead.")
@@ -36,9 +41,9 @@ from reanimate.core.errors import UserError
 @click.option("--run", "run_dir", default=None, help="Training states and preview (default: OUT-run beside OUT).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @rendering_options
-def stylize(video, keys, masks, out, train_seconds, iterations, preset, patch_size, batch_size, lr, resblocks,
+def stylize(video, keys, masks, out, alpha, train_seconds, iterations, preset, patch_size, batch_size, lr, resblocks,
             perceptual, vgg19_weights, guide, guide_sigma, filter_input, filter_radius, save_model, run_dir, seed,
-            frames, temporal, render_batch, precision, device, overwrite, quiet):
+            frames, temporal, render_batch, precision, depth, device, overwrite, quiet):
     """Train on painted keyframes of VIDEO and restyle its frames into OUT.
 
     \b
@@ -53,7 +58,8 @@ def stylize(video, keys, masks, out, train_seconds, iterations, preset, patch_si
     opened, indices = frame_selection(frames, video)
     api.stylize(opened or video, index_pairs(keys, "--key"), out, index_pairs(masks, "--mask"),
                 frames=indices, save_model=save_model, overwrite=overwrite, run_dir=run_dir, temporal=temporal,
-                render_batch=render_batch, precision=precision, show_progress=not quiet, preset=preset,
+                render_batch=render_batch, precision=precision, depth=int(depth), alpha=alpha,
+                show_progress=not quiet, preset=preset,
                 seconds=train_seconds, iterations=iterations, device=device, seed=seed, patch_size=patch_size,
                 batch_size=batch_size, lr=lr, resblocks=resblocks, perceptual_backbone=perceptual,
                 vgg19_weights=vgg19_weights, guide=guide, guide_sigma=guide_sigma, filter_input=filter_input,
@@ -63,11 +69,11 @@ def stylize(video, keys, masks, out, train_seconds, iterations, preset, patch_si
 @click.command()
 @click.option("--model", required=True, help="A model folder (config.json + model.safetensors).")
 @click.argument("video")
-@click.option("--out", required=True, help="Output video (.mp4, ...) or a folder of PNGs.")
+@click.option("--out", required=True, help="Output video (.mp4, .mov, .mkv, ...), numbered frames or a folder of PNGs.")
 @click.option("--tile", type=click.IntRange(64), default=None,
               help="Render frames larger than this many pixels per side in tiles (bounded memory).")
 @rendering_options
-def render(model, video, out, tile, frames, temporal, render_batch, precision, device, overwrite, quiet):
+def render(model, video, out, tile, frames, temporal, render_batch, precision, depth, device, overwrite, quiet):
     """Restyle VIDEO with a saved model; no keyframes needed.
 
     \b
@@ -78,7 +84,7 @@ def render(model, video, out, tile, frames, temporal, render_batch, precision, d
 
     opened, indices = frame_selection(frames, video)
     api.render(model, opened or video, out, frames=indices, temporal=temporal, device=device, precision=precision,
-               batch_size=render_batch, tile=tile, overwrite=overwrite, show_progress=not quiet)
+               batch_size=render_batch, tile=tile, overwrite=overwrite, depth=int(depth), show_progress=not quiet)
 
 
 @click.command()

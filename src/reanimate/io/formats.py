@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reanimate.core.errors import UserError
 from reanimate.io.audio import Span
 
 
@@ -31,7 +32,35 @@ ENCODINGS = {
     ".webm": Encoding("libvpx-vp9", "yuv420p", "VP9"),
     ".gif": Encoding("gif", "rgb8", "GIF", rgb=True),
 }
-PRORES_4444 = Encoding("prores_ks", "yuva444p10le", "ProRes 4444", (("profile", "4"),))
+FFV1_16 = Encoding("ffv1", "gbrp16le", "FFV1 (lossless 16-bit RGB)", (("level", "3"),), rgb=True)
+# With an alpha channel (a layer to composite): only formats a compositor reads alpha from.
+ALPHA_ENCODINGS = {
+    ".mov": Encoding("prores_ks", "yuva444p10le", "ProRes 4444 (alpha)", (("profile", "4"),)),
+    ".mkv": Encoding("ffv1", "bgra", "FFV1 (lossless RGBA)", (("level", "3"),), rgb=True),
+}
+FFV1_16_ALPHA = Encoding("ffv1", "gbrap16le", "FFV1 (lossless 16-bit RGBA)", (("level", "3"),), rgb=True)
+PIXEL_FORMATS = {(3, 8): "rgb24", (4, 8): "rgba", (3, 16): "rgb48le", (4, 16): "rgba64le"}  # (channels, bits)
+
+
+def encoding_for(suffix: str, alpha: bool = False, deep: bool = False) -> Encoding:
+    """The encoder of a video extension for frames with an alpha channel and / or 16 bits a channel.
+
+    16-bit frames keep their depth where the codec has it (FFV1 16-bit; ProRes is 10-bit, so it gets
+    the finer source), and are rounded to 8 bits elsewhere. Alpha needs .mov or .mkv."""
+    suffix = suffix.lower()
+    if alpha and suffix not in ALPHA_ENCODINGS:
+        raise UserError(f"{suffix} video has no alpha channel: write the layer with alpha to a .mov (ProRes "
+                        "4444), a .mkv (FFV1) or PNG / TIFF frames (shot.%04d.png)")
+    if deep and suffix == ".mkv":
+        return FFV1_16_ALPHA if alpha else FFV1_16
+    return (ALPHA_ENCODINGS if alpha else ENCODINGS).get(suffix, H264)
+
+
+def check_alpha_output(out: str) -> None:
+    """Refuse, before any work, an output that cannot hold an alpha layer."""
+    path = Path(out)
+    if path.suffix.lower() in ENCODINGS and sequence_pattern(path) is None:
+        encoding_for(path.suffix, alpha=True)
 
 
 @dataclass(frozen=True)

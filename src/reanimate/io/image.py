@@ -55,8 +55,10 @@ def encode_png(image: np.ndarray) -> bytes:
 
 
 def encode_image(image: np.ndarray, suffix: str = ".png") -> bytes:
-    """An RGB uint8 image as the bytes of a PNG or TIFF file (by `suffix`)."""
-    ok, buffer = cv2.imencode(suffix.lower(), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    """An RGB or RGBA image, 8 or 16 bits a channel (uint8 / uint16), as the bytes of a PNG or TIFF
+    file (by `suffix`)."""
+    order = cv2.COLOR_RGBA2BGRA if image.ndim == 3 and image.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    ok, buffer = cv2.imencode(suffix.lower(), cv2.cvtColor(image, order))
     if not ok:
         raise OSError(f"{suffix} encoding failed")
     return buffer.tobytes()

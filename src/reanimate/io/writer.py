@@ -14,7 +14,8 @@ from reanimate.core.errors import UserError
 from reanimate.core.files import check_writable, publish_dir, publish_mode, remove_stale_temps, temp_beside
 from reanimate.core.progress import say
 from reanimate.io.audio import SILENT_CONTAINERS, Soundtrack, Span, audio_codec, open_soundtrack
-from reanimate.io.formats import BT709, ENCODINGS, H264, Written, frame_number, sequence_pattern, timeline
+from reanimate.io.formats import (BT709, ENCODINGS, H264, PIXEL_FORMATS, Written, encoding_for, frame_number,
+                                  sequence_pattern, timeline)
 from reanimate.io.image import encode_image, encode_png
 from reanimate.io.video import FORMATS, Video, is_video_path
 
@@ -63,7 +64,7 @@ class FrameWriter:
         self.frames = frames
         self.timeline = timeline(like.times if like is not None else None, self.rate, frames or [])
         self.colour = (like.colour if like is not None else BT709).said()
-        self.encoding = ENCODINGS.get(self.out.suffix.lower(), H264)
+        self.encoding = ENCODINGS.get(self.out.suffix.lower(), H264)  # until the first frame says more
         self.count = 0
         self.notes: list[str] = []
         self.written: Written | None = None
@@ -73,14 +74,20 @@ class FrameWriter:
         self._stream = None
         self._variable = False
         self._size: tuple[int, int] | None = None
+        self._layout: tuple[int, int] | None = None  # (channels, bits) of the frames
         self._tmp: Path | None = None  # made at the first frame, so work before it leaves nothing behind
 
     def _start(self) -> None:
         self._tmp = temp_beside(self.out, folder=not self.is_video)
 
     def write(self, frame: np.ndarray, name: str | None = None) -> None:
-        """Append an RGB uint8 frame; `name` is its PNG file name in folder mode."""
+        """Append an RGB or RGBA frame, uint8 or uint16 (16 bits a channel); `name` is its PNG file name
+        in folder mode. Every frame has the first one's channels and depth."""
+        layout = (frame.shape[2] if frame.ndim == 3 else 0, {np.uint8: 8, np.uint16: 16}.get(frame.dtype.type, 0))
+        if layout not in PIXEL_FORMATS or (self._layout or layout) != layout:
+            raise ValueError(f"frames must be RGB or RGBA, uint8 or uint16, all alike; got {frame.shape} {frame.dtype}")
         if self._tmp is None:
+            self._layout = layout
             self._start()
         self._size = self._size or (frame.shape[1], frame.shape[0])
         if self.is_video:
@@ -95,7 +102,8 @@ class FrameWriter:
         self.count += 1
 
     def _open_video(self, width: int, height: int) -> None:
-        encoding = self.encoding
+        channels, bits = self._layout
+        self.encoding = encoding = encoding_for(self.out.suffix, alpha=channels == 4, deep=bits == 16)
         self._container = av.open(str(self._tmp), mode="w", format=FORMATS.get(self.out.suffix.lower()))
         self._stream = self._container.add_stream(encoding.codec, rate=self.rate)
         # 4:2:0 chroma needs even sizes: odd frames get one replicated row/column.
@@ -135,7 +143,7 @@ class FrameWriter:
             self._open_video(width, height)
         if width % 2 or height % 2:
             frame = np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
-        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=PIXEL_FORMATS[self._layout])
         if not self.encoding.rgb:  # RGB to YUV with the matrix and range the tags will say
             picture = picture.reformat(format=self.encoding.pix_fmt, dst_colorspace=_SWS_MATRIX.get(self.colour.matrix, 1),
                                        dst_color_range=2 if self.colour.full_range else 1)
@@ -198,7 +206,9 @@ class FrameWriter:
         if self.is_video:
             kind = self.encoding.name
         else:
-            kind = f"{self.out.suffix.upper().lstrip('.') if self.pattern else 'PNG'} images"
+            channels, bits = self._layout
+            kind = (f"{self.out.suffix.upper().lstrip('.') if self.pattern else 'PNG'} images"
+                    + (" with alpha" if channels == 4 else "") + (", 16-bit" if bits == 16 else ""))
         return Written(self.out, width, height, self.count, float(self.rate), seconds, kind, audio, variable)
 
     def abort(self) -> None:

@@ -110,12 +110,14 @@ class TemporalPass:
         self._grids: dict[tuple[int, int], np.ndarray] = {}
 
     def __call__(self, index: int, frame: np.ndarray, styled: np.ndarray) -> np.ndarray:
-        frame, raw = frame.astype(np.float32), styled.astype(np.float32)
+        # In 8-bit units whatever the output's depth (the thresholds are); a 16-bit frame keeps its finer steps.
+        scale = np.float32(257.0 if styled.dtype == np.uint16 else 1.0)
+        frame, raw = frame.astype(np.float32), styled.astype(np.float32) / scale
         result = raw
         if self._last is not None and self._last[0] == index - 1 and self.chosen != 0.0:
             result = self._blend(index, frame, raw)
         self._last = (index, frame, raw, result)
-        return np.clip(result + 0.5, 0, 255).astype(np.uint8)
+        return np.clip(result * scale + 0.5, 0, 255 * scale).astype(styled.dtype)
 
     def _blend(self, index: int, frame: np.ndarray, raw: np.ndarray) -> np.ndarray:
         _, previous_frame, previous_raw, previous_result = self._last

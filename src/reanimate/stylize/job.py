@@ -17,7 +17,8 @@ from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError
 from reanimate.core.files import check_writable, work_dir_for
 from reanimate.core.progress import say
-from reanimate.io.flow import compute_flow
+from reanimate.io.flow import DEFAULT_FLOW_SIDE, compute_flow
+from reanimate.io.formats import check_alpha_output
 from reanimate.io.image import write_png
 from reanimate.io.video import Video, open_video
 from reanimate.io.writer import check_output_free
@@ -25,13 +26,19 @@ from reanimate.stylize.config import StylizeConfig, load_config, resolve_preset
 from reanimate.stylize.consistency import parse_strength
 from reanimate.stylize.data import load_keyframes
 from reanimate.stylize.inputs import training_inputs
-from reanimate.stylize.pipeline import Stylizer
+from reanimate.stylize.matte import Matte
+from reanimate.stylize.pipeline import Stylizer, check_depth
 from reanimate.stylize.suggest import suggest_keyframes, suggestion_sheet
 from reanimate.stylize.train import Trainer, unfinished_run_config
 from reanimate.stylize.tune import DEFAULT_GRID, parse_grid, tune
 
 PathLike = str | os.PathLike
 DEFAULT_SECONDS = {"cpu": 180.0, "mps": 90.0, "cuda": 30.0}  # the training budget when none is given
+
+
+def precision_for(precision: str, depth: int) -> str:
+    """16-bit output asks for the network's float32 output: "auto"'s bf16 or fp16 keeps 8-11 bits."""
+    return "fp32" if depth == 16 and precision == "auto" else precision
 
 
 def as_video(video: Video | PathLike) -> Video:
@@ -59,8 +66,9 @@ def train_keyframes(video: Video | PathLike, keys: dict[int, Any], masks: dict[i
                     config: StylizeConfig | None = None, preset: str = "auto", iterations: int | None = None,
                     seconds: float | None = None, device: str = "auto", seed: int = 0,
                     run_dir: PathLike | None = None, precision: str = "auto", show_progress: bool = True,
-                    **overrides: Any) -> Stylizer:
-    """Train a network on the keyframes; see `reanimate.api.train` for the arguments."""
+                    render_precision: str | None = None, **overrides: Any) -> Stylizer:
+    """Train a network on the keyframes; see `reanimate.api.train` for the arguments. The `Stylizer`
+    returned renders in `render_precision` (default: `precision`)."""
     video = as_video(video)
     chosen = resolve_device(device)
     keyframes = load_keyframes(video, keys, masks)
@@ -92,26 +100,37 @@ def train_keyframes(video: Video | PathLike, keys: dict[int, Any], masks: dict[i
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-    return trainer.stylizer(precision=precision)
+    return trainer.stylizer(precision=render_precision or precision)
 
 
 def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
                   masks: dict[int, Any] | None = None, *, frames: list[int] | None = None,
                   save_model: PathLike | None = None, overwrite: bool = False, run_dir: PathLike | None = None,
-                  temporal: float | str = "auto", render_batch: int | None = None, precision: str = "auto", show_progress: bool = True,
-                  **train_options: Any) -> Path:
+                  temporal: float | str = "auto", render_batch: int | None = None, precision: str = "auto",
+                  depth: int = 8, alpha: bool = False, show_progress: bool = True, **train_options: Any) -> Path:
     """Train, save the model into the run folder (and `save_model`), render OUT; see `reanimate.api.stylize`."""
     video = as_video(video)
     parse_strength(temporal)  # a bad --temporal is refused before the training, not after
     check_output_free(out, overwrite)  # refuse before minutes of training, not after
+    check_depth(depth)
+    if alpha:
+        if not masks:
+            raise UserError("alpha: the layer's alpha comes from the keyframes' masks: give a mask of what each "
+                            "keyframe paints (--mask INDEX=IMAGE)")
+        check_alpha_output(str(out))
     if save_model is not None:
         check_output_free(save_model, overwrite)
     run_dir = Path(run_dir) if run_dir is not None else work_dir_for(out)
     model = train_keyframes(video, keys, masks, run_dir=run_dir, precision=precision, show_progress=show_progress,
-                            **train_options)
+                            render_precision=precision_for(precision, depth), **train_options)
     model.save_pretrained(run_dir / "model", overwrite=True)
+    matte = None
+    if alpha:
+        flow = compute_flow(video, run_dir / "flow", model.input_settings.get("flow_side", DEFAULT_FLOW_SIDE),
+                            show_progress)
+        matte = Matte(load_keyframes(video, keys, masks), flow, video.size)
     written = model.render(video, out, frames, render_batch, overwrite=overwrite, show_progress=show_progress,
-                           work_dir=run_dir, temporal=temporal)
+                           work_dir=run_dir, temporal=temporal, depth=depth, matte=matte)
     # The user's copy last: a run killed before it finds neither output and does the job again;
     # published before the video, the model would make that rerun stop at "already exists".
     if save_model is not None:
@@ -125,13 +144,15 @@ def render_video(model: PathLike | Stylizer, video: Video | PathLike, out: PathL
                  frames: list[int] | None = None, temporal: float | str = "auto", device: str = "auto",
                  precision: str = "auto",
                  batch_size: int | None = None, tile: int | None = None, overwrite: bool = False,
-                 show_progress: bool = True) -> Path:
+                 depth: int = 8, show_progress: bool = True) -> Path:
     """Restyle a video with a trained or saved model; see `reanimate.api.render`."""
     parse_strength(temporal)
     check_output_free(out, overwrite)
+    check_depth(depth)
+    precision = precision_for(precision, depth)
     stylizer = model if isinstance(model, Stylizer) else Stylizer.from_pretrained(model, device, precision, tile)
     written = stylizer.render(as_video(video), out, frames, batch_size, overwrite=overwrite,
-                              show_progress=show_progress, temporal=temporal)
+                              show_progress=show_progress, temporal=temporal, depth=depth)
     say(f"wrote {stylizer.written}", show_progress)
     return written
 

@@ -26,6 +26,7 @@ from reanimate.nn.convert import to_image, to_tensor
 from reanimate.stylize.consistency import TemporalPass, parse_strength
 from reanimate.stylize.guides import Seeds
 from reanimate.stylize.inputs import InputBuilder
+from reanimate.stylize.matte import Matte, with_alpha
 from reanimate.stylize.model import Generator
 
 MODEL_KIND = "reanimate.stylize"
@@ -54,6 +55,12 @@ def _network_settings(model, path) -> tuple[int, tuple[int, ...], int]:
                         f"{list(filters)}, resblocks {blocks}; at most 64 channels in, 1024 per layer, 64 blocks): "
                         "the file was edited; save the model again")
     return channels, filters, blocks
+
+
+def check_depth(depth: int) -> None:
+    """Refuse a depth no output has, before any work."""
+    if depth not in (8, 16):
+        raise UserError(f"depth {depth}: frames are written with 8 or 16 bits a channel")
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> tuple[torch.Tensor, int, int]:
@@ -183,17 +190,18 @@ class Stylizer:
 
     def stream(self, video: Video, indices: Iterable[int] | None = None, batch_size: int | None = None,
                work_dir: str | os.PathLike | None = None, show_progress: bool = True,
-               temporal: float | str = 0.0) -> Iterator[tuple[int, np.ndarray]]:
+               temporal: float | str = 0.0, depth: int = 8) -> Iterator[tuple[int, np.ndarray]]:
         """Yield (index, stylized frame) for the requested frames of `video`, in index order.
 
         Guides and optical flow (if the model or the temporal pass uses them) are prepared before
         this returns. `temporal`: the strength of the temporal consistency pass ("auto", or 0 to
-        MAX_STRENGTH; 0 = off, the default here); it needs `work_dir` for the flow cache.
+        MAX_STRENGTH; 0 = off, the default here); it needs `work_dir` for the flow cache. `depth`: 8
+        (uint8 frames) or 16 (uint16).
         """
         batch_size = batch_size or self.default_batch_size(video.height, video.width)
         inputs = self.inputs(video, work_dir, show_progress)
         # Decoding and building the next inputs run on another thread while the network computes.
-        rendered = self._batches(read_ahead(inputs(indices), depth=batch_size + 1), batch_size)
+        rendered = self._batches(read_ahead(inputs(indices), depth=batch_size + 1), batch_size, depth)
         strength = parse_strength(temporal)
         self.temporal_pass = None
         if strength == 0.0 or len(video) < 2:
@@ -205,13 +213,13 @@ class Stylizer:
         self.temporal_pass = steady = TemporalPass(flow, strength)
         return ((index, steady(index, frame, styled)) for index, frame, styled in rendered)
 
-    def _batches(self, inputs, batch_size: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    def _batches(self, inputs, batch_size: int, depth: int = 8) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """(index, input frame, stylized frame), a batch of network inputs at a time."""
         pending: list[tuple[int, np.ndarray, torch.Tensor]] = []
 
         def flush():
             outputs = self.stylize_tensor(torch.stack([x for _, _, x in pending]))  # (B, 3, H, W)
-            return [(i, frame, to_image(y)) for (i, frame, _), y in zip(pending, outputs)]
+            return [(i, frame, to_image(y, depth)) for (i, frame, _), y in zip(pending, outputs)]
 
         for index, frame, x in inputs:
             pending.append((index, frame, x))
@@ -223,7 +231,8 @@ class Stylizer:
 
     def render(self, video: Video, out: str | os.PathLike, indices: Iterable[int] | None = None,
                batch_size: int | None = None, overwrite: bool = False, show_progress: bool = True,
-               work_dir: str | os.PathLike | None = None, temporal: float | str = "auto") -> Path:
+               work_dir: str | os.PathLike | None = None, temporal: float | str = "auto", depth: int = 8,
+               matte: Matte | None = None) -> Path:
         """Restyle frames of `video` into OUT (a video file by extension, else a folder of PNGs).
 
         Args:
@@ -236,6 +245,8 @@ class Stylizer:
                 (default: `OUT-stem-run`).
             temporal: the temporal consistency pass (`stylize.consistency`): "auto" (blends as much
                 as the render's measured excess flicker asks for), a strength, or 0 / "off".
+            depth: 8, or 16 bits a channel (16-bit PNG / TIFF frames, FFV1; finer ProRes).
+            matte: write a layer with alpha, where the keyframes' masks went (`stylize.matte`).
 
         Returns:
             The path written; it appears only when every frame is done. It keeps the input's sound
@@ -245,10 +256,13 @@ class Stylizer:
         work_dir = work_dir if work_dir is not None else work_dir_for(out)
         writer = FrameWriter(out, video.fps, overwrite=overwrite, like=video, frames=wanted,
                              audio=video.sound, verbose=show_progress)
-        stream = self.stream(video, wanted, batch_size, work_dir, show_progress, temporal)
+        check_depth(depth)
+        stream = self.stream(video, wanted, batch_size, work_dir, show_progress, temporal, depth)
         bar = progress(len(wanted), "render", "frame", enabled=show_progress)
         with bar, writer, WriteBehind() as behind:  # encoding runs beside the next frame's compute
             for index, styled in stream:
+                if matte is not None:
+                    styled = with_alpha(styled, matte(index))
                 behind.submit(writer.write, styled, video.frame_name(index))
                 bar.update(1)
         if self.temporal_pass is not None:
