@@ -260,3 +260,23 @@ def test_a_failed_page_action_lets_trainings_go_on():
     assert not turns.answering()
     with turns.turn(give_up=lambda: False) as granted:
         assert granted
+
+
+def test_the_export_keeps_the_clips_sound(tmp_path, frames, tiny_config):
+    import av
+
+    from media import make_clip  # tests/media.py
+
+    clip = make_clip(tmp_path / "talk.mp4", frames, fps=25, audio_seconds=len(frames) / 25)
+    studio = Studio(tmp_path / "session", device="cpu")
+    try:
+        studio.load_video(clip)
+        studio.set_keyframe(0, _painted(studio.frame(0)))
+        studio.start_training(tiny_config)
+        _wait(lambda: studio.status.step > 2)
+        video, _ = studio.export(show_progress=False)
+        studio.stop_training()
+        with av.open(str(video)) as container:  # read before close() clears the session's folder
+            assert container.streams.audio and abs(container.duration / 1e6 - len(frames) / 25) < 0.05
+    finally:
+        studio.close()
