@@ -50,6 +50,20 @@ def test_an_impossible_target_is_clamped_instead_of_folding(face):
     assert (_signed_areas(control, warp.triangles) * np.sign(warp.source_areas) > 0).all()
 
 
+def test_a_closed_mouth_opens_without_being_clamped(face):
+    image, points = face
+    closed = points.copy()
+    middle = 0.5 * (closed[[61, 62, 63]] + closed[[67, 66, 65]])
+    # Shut lips as dlib often reads them: the lower inner lip a hair above the upper one.
+    closed[[61, 62, 63]], closed[[67, 66, 65]] = middle + [0, 0.3], middle - [0, 0.3]
+    target = closed.copy()
+    target[[65, 66, 67, 56, 57, 58]] += [0, 6.0]  # the jaw drops: the mouth opens
+    warp = FaceWarp(image, closed)
+    control, clamped = warp.safe_target(target)
+    assert not clamped  # the shut mouth's slivers turning over is no fold: the expression is kept whole
+    assert mouth_opening(control[:68]) > 0.9 * mouth_opening(target)
+
+
 def test_motion_modes(face):
     _, source = face
     rng = np.random.default_rng(0)

@@ -228,7 +228,9 @@ class FaceWarp:
         areas = _signed_areas(control, self.triangles) * np.sign(self.source_areas)
         shrunk = areas < MIN_AREA_RATIO * np.abs(self.source_areas)
         turned = areas < -MIN_AREA_RATIO * np.abs(self.source_areas)  # closing is fine, turning over is not
-        return bool(np.any(shrunk & ~self.closable & self.visible) or np.any(turned & self.closable))
+        # A closed mouth's or eye's slivers have no orientation to keep (which lip dlib put a hair
+        # higher is noise): opening them may turn them over; their inside is drawn anew anyway.
+        return bool(np.any((shrunk & ~self.closable | turned & self.closable) & self.visible))
 
     def safe_target(self, target: np.ndarray) -> tuple[np.ndarray, bool]:
         """Target control points that fold no triangle: blended towards the rigid motion if needed."""
