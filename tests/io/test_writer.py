@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from reanimate.core.errors import UserError
-from reanimate.io.formats import check_alpha_output
-from reanimate.io.writer import FrameWriter
+from reanimate.io.writer import FrameWriter, check_alpha_output, check_output_free
 
 from media import moving  # tests/media.py
 
@@ -90,3 +89,14 @@ def test_frames_of_another_kind_are_refused(tmp_path):
     with pytest.raises(ValueError, match="uint8 or uint16"), FrameWriter(tmp_path / "f.mkv", fps=25) as writer:
         writer.write(moving(1)[0].astype(np.float32))
     assert not (tmp_path / "mixed.mkv").exists()
+
+
+def test_a_sequence_over_existing_frames_is_refused_before_any_work(tmp_path):
+    (tmp_path / "shot.1001.png").write_bytes(b"graded")
+    with pytest.raises(UserError, match="shot.1001.png already exists"):
+        check_output_free(tmp_path / "shot.%04d.png", overwrite=False)
+    with pytest.raises(UserError, match="already exists"):
+        FrameWriter(tmp_path / "shot.####.png", fps=25)
+    check_output_free(tmp_path / "other.%04d.png", overwrite=False)
+    check_output_free(tmp_path / "shot.%04d.png", overwrite=True)
+    assert (tmp_path / "shot.1001.png").read_bytes() == b"graded"

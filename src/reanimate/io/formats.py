@@ -56,13 +56,6 @@ def encoding_for(suffix: str, alpha: bool = False, deep: bool = False) -> Encodi
     return (ALPHA_ENCODINGS if alpha else ENCODINGS).get(suffix, H264)
 
 
-def check_alpha_output(out: str) -> None:
-    """Refuse, before any work, an output that cannot hold an alpha layer."""
-    path = Path(out)
-    if path.suffix.lower() in ENCODINGS and sequence_pattern(path) is None:
-        encoding_for(path.suffix, alpha=True)
-
-
 @dataclass(frozen=True)
 class Colour:
     """How a video's pixel values are meant, in FFmpeg's codes: primaries, transfer and matrix (1 BT.709,
@@ -101,6 +94,17 @@ def sequence_pattern(out: Path) -> tuple[str, int] | None:
     name = out.name[:match.start()].replace("{", "{{").replace("}", "}}")
     tail = out.name[match.end():].replace("{", "{{").replace("}", "}}")
     return f"{name}{{:0{width}d}}{tail}", width
+
+
+def sequence_files(out: Path) -> list[Path]:
+    """The files already in OUT's folder that the numbered sequence OUT names (any number); [] for
+    other outputs."""
+    found = list(_PATTERN.finditer(out.name))
+    if sequence_pattern(out) is None or not out.parent.is_dir():
+        return []
+    match = found[0]
+    numbered = re.compile(re.escape(out.name[:match.start()]) + r"\d+" + re.escape(out.name[match.end():]) + "$")
+    return sorted(p for p in out.parent.iterdir() if numbered.match(p.name))
 
 
 def frame_number(name: str | None, index: int) -> int:

@@ -15,7 +15,7 @@ from reanimate.core.files import check_writable, publish_dir, publish_mode, remo
 from reanimate.core.progress import say
 from reanimate.io.audio import SILENT_CONTAINERS, Soundtrack, Span, audio_codec, open_soundtrack
 from reanimate.io.formats import (BT709, ENCODINGS, H264, PIXEL_FORMATS, Written, encoding_for, frame_number,
-                                  sequence_pattern, timeline)
+                                  sequence_files, sequence_pattern, timeline)
 from reanimate.io.image import encode_image, encode_png
 from reanimate.io.video import FORMATS, Video, is_video_path
 
@@ -25,11 +25,22 @@ _SWS_MATRIX = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9}  # a tag's matrix -> swscale'
 
 def check_output_free(path: str | os.PathLike, overwrite: bool) -> None:
     """Refuse early, before any work, to replace an existing output or to write where we cannot."""
-    if Path(path).parent.is_dir():
-        remove_stale_temps(Path(path))  # first: a folder a killed swap moved aside counts as existing
-    if Path(path).exists() and not overwrite:
+    path = Path(path)
+    if path.parent.is_dir():
+        remove_stale_temps(path)  # first: a folder a killed swap moved aside counts as existing
+    taken = sequence_files(path)  # the numbers follow the input's: any frame of the sequence's name counts
+    if taken and not overwrite:
+        raise UserError(f"{taken[0]} already exists: choose another --out or pass --overwrite")
+    if path.exists() and not overwrite:
         raise UserError(f"{path} already exists: choose another --out or pass --overwrite")
-    check_writable(path)
+    check_writable(path if sequence_pattern(path) is None else path.parent / "frame.png")
+
+
+def check_alpha_output(path: str | os.PathLike) -> None:
+    """Refuse, before any work, an output that cannot hold an alpha layer."""
+    path = Path(path)
+    if is_video_path(path) and sequence_pattern(path) is None:
+        encoding_for(path.suffix, alpha=True)
 
 
 class FrameWriter:
@@ -51,10 +62,7 @@ class FrameWriter:
         self.out = Path(out)
         self.pattern = sequence_pattern(self.out)
         self.is_video = is_video_path(self.out) and self.pattern is None
-        if self.pattern is None:
-            check_output_free(self.out, overwrite)
-        else:
-            check_writable(self.out.parent / "frame.png")
+        check_output_free(self.out, overwrite)
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.overwrite, self.crf, self.verbose = overwrite, crf, verbose
         self.like = like

@@ -25,6 +25,11 @@ class Keyframe:
     mask: np.ndarray | None = None  # (H, W) bool, True = train here
 
 
+def nearest_key(keys, index: int) -> int:
+    """The keyframe (of the indices `keys`) a frame follows: the nearest in time, the earlier on a tie."""
+    return min(keys, key=lambda k: (abs(k - index), k))
+
+
 def valid_centres(mask: np.ndarray | None, shape: tuple[int, int], patch: int, erosion: int = 0) -> np.ndarray:
     """Flat indices of pixels that can be a patch centre: inside the eroded mask and the frame."""
     height, width = shape

@@ -17,6 +17,7 @@ import numpy as np
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
 from reanimate.io.flow import FlowField, consistent, warp_by
+from reanimate.stylize.data import nearest_key
 
 
 @dataclass
@@ -96,7 +97,7 @@ class GaussGuide:
         keys = sorted(s.index for s in seeds)
         by_index = {s.index: s for s in seeds}
         # Each frame follows its nearest keyframe (the earlier one on ties).
-        owner = [min(keys, key=lambda k: (abs(k - t), k)) for t in range(count)]
+        owner = [nearest_key(keys, t) for t in range(count)]
         # Per frame: positions (N, 2) at flow resolution, colours (N, 3), ages (N,) in frames.
         self.tracks: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * count
         work = (flow.width, flow.height)

@@ -18,10 +18,9 @@ from reanimate.core.errors import UserError
 from reanimate.core.files import check_writable, work_dir_for
 from reanimate.core.progress import say
 from reanimate.io.flow import DEFAULT_FLOW_SIDE, compute_flow
-from reanimate.io.formats import check_alpha_output
 from reanimate.io.image import write_png
 from reanimate.io.video import Video, open_video
-from reanimate.io.writer import check_output_free
+from reanimate.io.writer import check_alpha_output, check_output_free
 from reanimate.stylize.config import StylizeConfig, load_config, resolve_preset
 from reanimate.stylize.consistency import parse_strength
 from reanimate.stylize.data import load_keyframes
@@ -113,11 +112,14 @@ def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
     parse_strength(temporal)  # a bad --temporal is refused before the training, not after
     check_output_free(out, overwrite)  # refuse before minutes of training, not after
     check_depth(depth)
-    if alpha:
-        if not masks:
-            raise UserError("alpha: the layer's alpha comes from the keyframes' masks: give a mask of what each "
-                            "keyframe paints (--mask INDEX=IMAGE)")
-        check_alpha_output(str(out))
+    if alpha:  # refused before the training, not after
+        check_alpha_output(out)
+        painted = {k.index: k.mask for k in load_keyframes(video, keys, masks)}
+        unmasked = sorted(index for index, mask in painted.items() if mask is None)
+        if unmasked:
+            raise UserError(f"alpha: the layer's alpha comes from the keyframes' masks, and keyframe(s) "
+                            f"{', '.join(map(str, unmasked))} have none: give each a mask of what it paints "
+                            "(--mask INDEX=IMAGE; a white image for a whole frame)")
     if save_model is not None:
         check_output_free(save_model, overwrite)
     run_dir = Path(run_dir) if run_dir is not None else work_dir_for(out)
@@ -128,7 +130,7 @@ def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
     if alpha:
         flow = compute_flow(video, run_dir / "flow", model.input_settings.get("flow_side", DEFAULT_FLOW_SIDE),
                             show_progress)
-        matte = Matte(load_keyframes(video, keys, masks), flow, video.size)
+        matte = Matte(painted, flow, video.size)
     written = model.render(video, out, frames, render_batch, overwrite=overwrite, show_progress=show_progress,
                            work_dir=run_dir, temporal=temporal, depth=depth, matte=matte)
     # The user's copy last: a run killed before it finds neither output and does the job again;

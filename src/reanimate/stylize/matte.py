@@ -1,75 +1,70 @@
 """Where each frame is painted: the keyframes' masks carried along the optical flow, so the restyled
 frames can be written as a layer with alpha and composited over the original in an editor.
 
-A frame takes the mask of its nearest keyframe (a keyframe without a mask was painted whole),
-moved frame by frame along the cached DIS flow at the flow's resolution and thresholded at each
-step so it does not blur away over hundreds of frames; it is scaled to the frame and feathered by
-about a pixel at the end. Frames are asked for in order: after a keyframe the mask is carried
-forward one step a frame; before one, the run back from the keyframe is made once and kept packed
-(a bit a pixel).
+A frame takes the mask of its nearest keyframe. What is carried from frame to frame is not the
+mask but where each pixel came from in the keyframe (the flows composed, at the flow's
+resolution): the keyframe's mask is looked up there once per frame, so sub-pixel motion adds up
+(a mask re-thresholded at every step would stay put under half a pixel a frame) and the edge does
+not blur over hundreds of frames. It is scaled to the frame and feathered by about a pixel. Frames
+are asked for in order: after a keyframe the map is carried forward one step a frame; before one,
+the run back from the keyframe is made once and its masks kept packed (a bit a pixel).
 """
 
 import cv2
 import numpy as np
 
-from reanimate.io.flow import FlowField, warp_by
-from reanimate.stylize.data import Keyframe
+from reanimate.io.flow import FlowField, pixel_grid
+from reanimate.stylize.data import nearest_key
 
 
 class Matte:
     """Alpha (H, W) uint8 per frame index: 255 where the keyframes' painted regions went, 0 elsewhere.
 
     Args:
-        keyframes: the painted keyframes; their `mask` (None: painted whole).
+        masks: {keyframe index: (H, W) bool mask of what it paints}.
         flow: the video's flow (`io.flow.compute_flow`).
         size: the frames' (width, height).
     """
 
-    def __init__(self, keyframes: list[Keyframe], flow: FlowField, size: tuple[int, int]):
+    def __init__(self, masks: dict[int, np.ndarray], flow: FlowField, size: tuple[int, int]):
         self.flow, self.size = flow, size
         working = (flow.width, flow.height)
-        self.keys = {k.index: self._working(k.mask, working) for k in sorted(keyframes, key=lambda k: k.index)}
-        self._ahead: tuple[int, np.ndarray] | None = None  # (frame, mask) of the last forward step
+        self.keys = {index: cv2.resize(mask.astype(np.float32), working, interpolation=cv2.INTER_AREA)
+                     for index, mask in sorted(masks.items())}
+        self._grid = pixel_grid(flow.height, flow.width)
+        self._ahead: tuple[int, np.ndarray] | None = None  # (frame, where its pixels were in its keyframe)
         self._behind: dict[int, np.ndarray] = {}  # frame -> packed mask, the run back to a keyframe
         self._shape = (flow.height, flow.width)
 
-    @staticmethod
-    def _working(mask: np.ndarray | None, working: tuple[int, int]) -> np.ndarray:
-        if mask is None:
-            return np.ones(working[::-1], bool)
-        return cv2.resize(mask.astype(np.float32), working, interpolation=cv2.INTER_AREA) >= 0.5
-
-    def nearest_key(self, index: int) -> int:
-        """The keyframe a frame's mask comes from: the nearest in time (the earlier one on a tie)."""
-        return min(self.keys, key=lambda k: (abs(k - index), k))
-
     def __call__(self, index: int) -> np.ndarray:
-        key = self.nearest_key(index)
+        key = nearest_key(self.keys, index)
         mask = self._forward(key, index) if index >= key else self._backward(key, index)
         return self._at_frame_size(mask)
 
-    def _step(self, mask: np.ndarray, flow: np.ndarray) -> np.ndarray:
-        # Replicated borders: a mask touching the frame's edge stays on what comes into view there.
-        moved = warp_by(mask.astype(np.float32), flow, border=cv2.BORDER_REPLICATE)
-        return moved >= 0.5
+    def _step(self, where: np.ndarray, flow: np.ndarray) -> np.ndarray:
+        # Replicated borders: what comes into view at the frame's edge takes the edge's origin.
+        return cv2.remap(where, self._grid + flow, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def _mask(self, key: int, where: np.ndarray) -> np.ndarray:
+        return cv2.remap(self.keys[key], where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) >= 0.5
 
     def _forward(self, key: int, index: int) -> np.ndarray:
-        if self._ahead is not None and self.nearest_key(self._ahead[0]) == key and key <= self._ahead[0] <= index:
-            at, mask = self._ahead
+        ahead = self._ahead
+        if ahead is not None and nearest_key(self.keys, ahead[0]) == key and key <= ahead[0] <= index:
+            at, where = ahead
         else:
-            at, mask = key, self.keys[key]
+            at, where = key, self._grid
         for t in range(at, index):  # frame t+1's pixels look back into frame t
-            mask = self._step(mask, self.flow.backward(t))
-        self._ahead = (index, mask)
-        return mask
+            where = self._step(where, self.flow.backward(t))
+        self._ahead = (index, where)
+        return self._mask(key, where)
 
     def _backward(self, key: int, index: int) -> np.ndarray:
         if index not in self._behind:
-            self._behind, mask = {}, self.keys[key]
-            first = min(t for t in range(index + 1) if self.nearest_key(t) == key)
-            for t in range(key - 1, first - 1, -1):  # frame t's pixels look ahead into frame t+1
-                mask = self._step(mask, self.flow.forward(t))
-                self._behind[t] = np.packbits(mask)
+            self._behind, where = {}, self._grid
+            for t in range(key - 1, index - 1, -1):  # frame t's pixels look ahead into frame t+1
+                where = self._step(where, self.flow.forward(t))
+                self._behind[t] = np.packbits(self._mask(key, where))
         return np.unpackbits(self._behind[index], count=int(np.prod(self._shape))).reshape(self._shape).astype(bool)
 
     def _at_frame_size(self, mask: np.ndarray) -> np.ndarray:

@@ -252,11 +252,11 @@ class Stylizer:
             The path written; it appears only when every frame is done. It keeps the input's sound
             (cut to `indices`), frame times and colour tags; `self.written` says what it holds.
         """
+        check_depth(depth)
         wanted = list(range(len(video))) if indices is None else sorted(set(indices))
         work_dir = work_dir if work_dir is not None else work_dir_for(out)
         writer = FrameWriter(out, video.fps, overwrite=overwrite, like=video, frames=wanted,
                              audio=video.sound, verbose=show_progress)
-        check_depth(depth)
         stream = self.stream(video, wanted, batch_size, work_dir, show_progress, temporal, depth)
         bar = progress(len(wanted), "render", "frame", enabled=show_progress)
         with bar, writer, WriteBehind() as behind:  # encoding runs beside the next frame's compute
