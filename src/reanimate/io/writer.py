@@ -43,6 +43,18 @@ def check_alpha_output(path: str | os.PathLike) -> None:
         encoding_for(path.suffix, alpha=True)
 
 
+def exact_alpha(picture: av.VideoFrame, alpha: np.ndarray) -> None:
+    """Write `alpha` (H, W; uint8 or uint16) into the 10-bit alpha plane of a `yuva444p10le` picture.
+
+    swscale's RGBA -> yuva444p10le garbles the alpha of some rows (PyAV 18's FFmpeg: about one frame
+    in two at 270 px high, runs of pixels at half opacity), so the plane is filled here, exactly."""
+    full = 65535 if alpha.dtype == np.uint16 else 255
+    plane = picture.planes[3]
+    rows = np.zeros((alpha.shape[0], plane.line_size // 2), np.uint16)
+    rows[:, :alpha.shape[1]] = (alpha.astype(np.uint32) * 1023 + full // 2) // full
+    plane.update(rows.tobytes())
+
+
 class FrameWriter:
     """Writes frames to a video file (by OUT's extension), a numbered image sequence (`shot.%04d.png`,
     `shot.####.tif`) or a folder of PNGs.
@@ -155,6 +167,8 @@ class FrameWriter:
         if not self.encoding.rgb:  # RGB to YUV with the matrix and range the tags will say
             picture = picture.reformat(format=self.encoding.pix_fmt, dst_colorspace=_SWS_MATRIX.get(self.colour.matrix, 1),
                                        dst_color_range=2 if self.colour.full_range else 1)
+            if frame.shape[2] == 4:
+                exact_alpha(picture, frame[..., 3])
         picture.color_primaries, picture.color_trc = self.colour.primaries, self.colour.transfer  # tags only
         seconds = self._time(self.count)
         picture.pts = round(seconds / VFR_TIME_BASE) if self._variable else self.count
