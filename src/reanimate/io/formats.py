@@ -99,10 +99,9 @@ def sequence_pattern(out: Path) -> tuple[str, int] | None:
 def sequence_files(out: Path) -> list[Path]:
     """The files already in OUT's folder that the numbered sequence OUT names (any number); [] for
     other outputs."""
-    found = list(_PATTERN.finditer(out.name))
     if sequence_pattern(out) is None or not out.parent.is_dir():
         return []
-    match = found[0]
+    match = next(_PATTERN.finditer(out.name))
     numbered = re.compile(re.escape(out.name[:match.start()]) + r"\d+" + re.escape(out.name[match.end():]) + "$")
     return sorted(p for p in out.parent.iterdir() if numbered.match(p.name))
 

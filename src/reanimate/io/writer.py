@@ -14,8 +14,8 @@ from reanimate.core.errors import UserError
 from reanimate.core.files import check_writable, publish_dir, publish_mode, remove_stale_temps, temp_beside
 from reanimate.core.progress import say
 from reanimate.io.audio import SILENT_CONTAINERS, Soundtrack, Span, audio_codec, open_soundtrack
-from reanimate.io.formats import (BT709, ENCODINGS, H264, PIXEL_FORMATS, Written, encoding_for, frame_number,
-                                  sequence_files, sequence_pattern, timeline)
+from reanimate.io.formats import (BT709, PIXEL_FORMATS, Encoding, Written, encoding_for, frame_number, sequence_files,
+                                  sequence_pattern, timeline)
 from reanimate.io.image import encode_image, encode_png
 from reanimate.io.video import FORMATS, Video, is_video_path
 
@@ -60,6 +60,9 @@ class FrameWriter:
     `shot.####.tif`) or a folder of PNGs.
 
     Formats: H.264 (.mp4, .m4v, .avi), ProRes 422 HQ (.mov), lossless FFV1 (.mkv), VP9 (.webm), GIF.
+    Frames may be RGB or RGBA, 8 or 16 bits a channel (`encoding_for`): RGBA goes to ProRes 4444,
+    FFV1 RGBA or RGBA PNG / TIFF; 16 bits to FFV1 16-bit or 16-bit PNG / TIFF (rounded where a codec
+    has 8).
     With `like` (the input video) the output keeps its frames' times (a variable rate survives, 29.97
     stays 30000/1001), its colour tags (BT.709 where it says nothing) and, from `audio` (a media file,
     usually the input), its sound cut to `frames` (the input indices written, in order). Output
@@ -84,7 +87,7 @@ class FrameWriter:
         self.frames = frames
         self.timeline = timeline(like.times if like is not None else None, self.rate, frames or [])
         self.colour = (like.colour if like is not None else BT709).said()
-        self.encoding = ENCODINGS.get(self.out.suffix.lower(), H264)  # until the first frame says more
+        self.encoding: Encoding | None = None  # chosen by the first frame's channels and depth
         self.count = 0
         self.notes: list[str] = []
         self.written: Written | None = None
