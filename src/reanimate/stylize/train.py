@@ -8,8 +8,6 @@ preview image of held-out frames and a loss log; running the same job again resu
 import dataclasses
 import hashlib
 import json
-import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +19,8 @@ from reanimate.core.config import from_dict, to_json
 from reanimate.core.device import compute_dtype, resolve_device
 from reanimate.core.errors import UserError
 from reanimate.core.files import write_json
-from reanimate.core.progress import progress, say
+from reanimate.core.progress import say
+from reanimate.core.run import Budget, Every, resume_state, train_loop
 from reanimate.core.seeding import restore_rng_state, rng_state, seed_everything
 from reanimate.io.image import contact_sheet, fit_side, write_png
 from reanimate.nn.convert import to_image, to_tensor
@@ -200,59 +199,39 @@ class Trainer:
 
         Both budgets count the whole job, resumed parts included, so re-running an interrupted
         command finishes the same job. Previews and checkpoints do not count as training time.
+        `callback(trainer)` is called after every step.
 
         Returns:
             The losses of the last step.
         """
-        if (iterations is None) == (seconds is None):
-            raise UserError("give exactly one budget: --iterations N or --train-seconds S")
-        if iterations is not None and iterations < 0 or seconds is not None and seconds < 0:
-            raise UserError("the training budget must not be negative")
-        done = (lambda: self.step >= iterations) if iterations is not None else (lambda: self.elapsed >= seconds)
-        total = iterations if iterations is not None else math.ceil(seconds)
-        bar = progress(total, "train", "it" if iterations is not None else "s", enabled=show_progress,
-                       initial=min(self.step if iterations is not None else int(self.elapsed), total))
+        budget = Budget.one_of(iterations, seconds)
         if self.run_dir is not None and show_progress:
             say(f"training on {self.device}; watch {self.run_dir / 'preview.png'} (refreshed every "
                 f"{preview_every:.0f} s of training or more)")
-        last_save = self.elapsed
-        # A first preview after 2 s (when the paper sees the main structures appear), then periodic ones.
-        next_preview = self.elapsed + min(2.0, preview_every)
-        dirty = False
+        every = []
+        if self.run_dir is not None:
+            # A first preview after 2 s (when the paper sees the main structures appear), then
+            # periodic ones, spaced so that they take at most a tenth of the time.
+            every += [Every(lambda _: self.write_preview(), preview_every, first=min(2.0, preview_every), spacing=9),
+                      Every(lambda _: self.save_state(), checkpoint_every, saves=True)]
+        if callback is not None:
+            every.append(Every(lambda _: callback(self), steps=1))
+
+        def step() -> dict[str, float]:
+            self._set_lr(budget.fraction(self.step, self.elapsed))
+            return self.train_step()
+
         self.generator.train()
         self.discriminator.train()
-        try:
-            with bar:
-                while not done():
-                    self._set_lr(self.step / iterations if iterations is not None else self.elapsed / max(seconds, 1e-9))
-                    started = time.perf_counter()
-                    losses = self.train_step()
-                    spent = time.perf_counter() - started
-                    self.elapsed += spent
-                    dirty = True
-                    # whole seconds, so the bar reads 12/150 s, not 12.3046.../150
-                    bar.update(1 if iterations is not None else max(0, min(int(self.elapsed), total) - bar.n))
-                    if self.step % 5 == 0 or done():
-                        bar.set_postfix({k[:5]: f"{v:.3f}" for k, v in losses.items()}
-                                        | {"it/s": f"{self.step / max(self.elapsed, 1e-9):.1f}"}, refresh=False)
-                    if self.run_dir is not None and self.elapsed >= next_preview:
-                        started = time.perf_counter()
-                        self.write_preview()
-                        # Previews render whole frames: on a slow machine, at a fixed period, they
-                        # took a third of the wall time. Spaced out, they take at most a tenth.
-                        next_preview = self.elapsed + max(preview_every, 9 * (time.perf_counter() - started))
-                    if self.run_dir is not None and self.elapsed - last_save >= checkpoint_every:
-                        self.save_state()
-                        last_save, dirty = self.elapsed, False
-                    if callback is not None:
-                        callback(self)
-        finally:
-            # Interrupted or finished: keep what was learned so the next run resumes here.
-            if self.run_dir is not None and dirty:
-                self.save_state()
+        losses = train_loop(step, self, budget, every=tuple(every), save=self.save_state if self.run_dir else None,
+                            bar={"desc": "train", "enabled": show_progress}, show=self._postfix)
         if self.run_dir is not None:
             self.write_preview()
-        return self.last_losses
+        return losses or self.last_losses
+
+    def _postfix(self, losses: dict[str, float]) -> dict[str, str]:
+        return ({k[:5]: f"{v:.3f}" for k, v in losses.items()}
+                | {"it/s": f"{self.step / max(self.elapsed, 1e-9):.1f}"})
 
     def _set_lr(self, progress: float) -> None:
         """The schedule's rate at `progress` through the budget (`train` only; `train_step` alone,
@@ -279,15 +258,12 @@ class Trainer:
         return path
 
     def _resume(self) -> None:
-        path = latest_training_state(self.run_dir) if self.run_dir is not None else None
-        if path is None:
+        # A repainted keyframe is a new job, and the usual way to work: it starts over (core.run's policy).
+        other = lambda state: [] if state.get("job") == self.job else ["other keyframes or settings"]  # noqa: E731
+        found = resume_state(self.run_dir, other, start_over=True)
+        if found is None:
             return
-        state = load_training_state(path)
-        if state.get("job") != self.job:
-            say(f"note: {self.run_dir} holds a training of other keyframes or settings; starting a new one there")
-            for old in self.run_dir.glob("training-state-*.pt"):
-                old.unlink()
-            return
+        state, path = found
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])

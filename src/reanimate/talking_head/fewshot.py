@@ -14,7 +14,7 @@ stays sharp.
 
 import copy
 import os
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -23,7 +23,7 @@ import torch
 
 from reanimate.core.checkpoint import load_model_folder, save_model_folder
 from reanimate.core.errors import UserError, brief
-from reanimate.core.progress import progress
+from reanimate.core.run import Budget, train_loop
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.raster import draw_landmarks
 from reanimate.faces.shots import crop_shots, find_shots
@@ -147,35 +147,35 @@ class Avatar:
         guides = self.guides(self.warp.points, leave_out_own=True)[0] if self.guided else None
         if self.guided:  # the warp's counters report the frames rendered, not these
             self.warp.clamped_frames = self.warp.mouth_frames = 0
-        bar = progress(steps or None, "fine-tuning", "step", enabled=show_progress)
-        started, terms, done = time.monotonic(), {}, 0
-        with bar:
-            while (steps and done < steps) or (not steps and time.monotonic() - started < seconds):
-                if steps and seconds and time.monotonic() - started >= seconds:
-                    break
-                pick = torch.randperm(len(self.frames), generator=rng)[:count].to(self.device)
-                target, marks = self.frames[pick], self.marks[pick]
-                psi, w_all = self.psi.expand(count, -1), w.expand(count, -1)
-                fake = self.generator(marks, psi=psi, guide=None if guides is None else guides[pick])
-                fake_score, fake_maps = discriminator(fake, marks, w=w_all)
-                with torch.no_grad():
-                    _, real_maps = discriminator(target, marks, w=w_all)
-                g_terms = losses.generator(fake, target, fake_score, fake_maps, real_maps, None, None)
-                opt_g.zero_grad(set_to_none=True)
-                sum(g_terms.values()).backward()
-                opt_g.step()
-                scores, _ = discriminator(torch.cat([target, fake.detach()]), torch.cat([marks, marks]),
-                                          w=w.expand(2 * count, -1))
-                real_score, fake_score = scores.chunk(2)
-                d_terms = losses.discriminator(real_score, fake_score)
-                opt_d.zero_grad(set_to_none=True)
-                sum(d_terms.values()).backward()
-                opt_d.step()
-                self.finetuned_steps += 1
-                done += 1
-                terms = {k: v.item() for k, v in g_terms.items()}
-                bar.update()
-                bar.set_postfix_str(" ".join(f"{k[:4]} {v:.3g}" for k, v in terms.items()), refresh=False)
+        books = _Books()
+
+        def step() -> dict[str, float]:
+            pick = torch.randperm(len(self.frames), generator=rng)[:count].to(self.device)
+            target, marks = self.frames[pick], self.marks[pick]
+            psi, w_all = self.psi.expand(count, -1), w.expand(count, -1)
+            fake = self.generator(marks, psi=psi, guide=None if guides is None else guides[pick])
+            fake_score, fake_maps = discriminator(fake, marks, w=w_all)
+            with torch.no_grad():
+                _, real_maps = discriminator(target, marks, w=w_all)
+            g_terms = losses.generator(fake, target, fake_score, fake_maps, real_maps, None, None)
+            opt_g.zero_grad(set_to_none=True)
+            sum(g_terms.values()).backward()
+            opt_g.step()
+            scores, _ = discriminator(torch.cat([target, fake.detach()]), torch.cat([marks, marks]),
+                                      w=w.expand(2 * count, -1))
+            real_score, fake_score = scores.chunk(2)
+            d_terms = losses.discriminator(real_score, fake_score)
+            opt_d.zero_grad(set_to_none=True)
+            sum(d_terms.values()).backward()
+            opt_d.step()
+            self.finetuned_steps += 1
+            books.step += 1
+            return {k: v.item() for k, v in g_terms.items()}
+
+        # Both budgets given: whichever comes first.
+        terms = train_loop(step, books, Budget(steps or None, seconds or None),
+                           bar={"desc": "fine-tuning", "unit": "step", "enabled": show_progress},
+                           show=lambda t: " ".join(f"{k[:4]} {v:.3g}" for k, v in t.items()))
         self.w = w.detach()
         self.generator.eval()
         return terms
@@ -189,6 +189,12 @@ class Avatar:
         meta = {"kind": PERSON_KIND, "version": 1, "model": self.model.config.model_dict(),
                 "finetuned_steps": self.finetuned_steps}
         return save_model_folder(folder, meta, state, overwrite=overwrite)
+
+
+@dataclass
+class _Books:
+    step: int = 0  # fine-tuning steps of this call
+    elapsed: float = 0.0
 
 
 def load_person(folder: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[Generator, torch.Tensor]:

@@ -19,11 +19,12 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from reanimate.core import distributed
-from reanimate.core.checkpoint import latest_training_state, load_training_state, save_training_state
+from reanimate.core.checkpoint import save_training_state
 from reanimate.core.config import to_json
 from reanimate.core.errors import UserError
 from reanimate.core.files import write_json
 from reanimate.core.progress import progress, say
+from reanimate.core.run import Budget, Every, resume_state, train_loop
 from reanimate.faces.episodes import EpisodeDataset
 from reanimate.faces.store import FaceDataset
 from reanimate.io.image import contact_sheet, write_png
@@ -104,7 +105,7 @@ class MetaTrainer:
         betas = tuple(config.betas)
         self.opt_g = torch.optim.Adam(self.eg.parameters(), lr=config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=betas)
-        self.step = 0
+        self.step, self.elapsed = 0, 0.0  # elapsed: seconds of training steps in this process
         self._resume()
         if self.step == 0 and config.w_init == "embedding":
             self._w_from_first_embeddings()
@@ -135,31 +136,14 @@ class MetaTrainer:
         return hashlib.sha256(names.encode()).hexdigest()[:16]
 
     def _resume(self) -> None:
-        path = latest_training_state(self.run_dir)
-        if path is None:
+        # Hours of meta-learning: another job in the run folder is a mistake, refused (core.run's policy).
+        found = resume_state(self.run_dir, self._differences, start_over=False, show=self.show)
+        if found is None:
             return
-        state = load_training_state(path)
-        saved = state["config"]
-        mine = asdict(self.config)
-        saved = MODEL_DEFAULTS | _RUN_DEFAULTS | saved  # a state from before a field was added
-        model_diff = [f"{k} {saved.get(k)} there, {mine[k]} now" for k in MODEL_FIELDS if saved.get(k) != mine[k]]
-        if model_diff or state["num_videos"] != self.num_videos:
-            if state["num_videos"] != self.num_videos:
-                model_diff.append(f"{state['num_videos']} videos there, {self.num_videos} now")
-            raise UserError(f"{path} was made by another run (preset {saved.get('preset')!r}: {'; '.join(model_diff)}): "
-                            "use the same --preset and dataset to resume, or a new --run folder")
-        if state.get("dataset") not in (None, self._fingerprint()) or state.get("seed", self.seed) != self.seed:
-            raise UserError(f"{path} was trained on another dataset or with another --seed ({state.get('seed')}): "
-                            "the same dataset and seed resume the same episodes; use a new --run folder otherwise")
+        state, path = found
         if state.get("processes", self.context.world) != self.context.world:
             say(f"resuming with {self.context.world} processes where {state['processes']} trained: the episode "
                 "sequence and the effective batch size change", self.show)
-        changed = [k for k in mine if k not in MODEL_FIELDS and k != "preset" and saved.get(k) != mine[k]
-                   and not (isinstance(mine[k], tuple) and list(mine[k]) == saved.get(k))]
-        hard = [k for k in changed if k not in _RESUMABLE_CHANGES]
-        if hard:
-            raise UserError(f"{path} was trained with other settings ({', '.join(f'{k}={saved.get(k)}' for k in hard)}): "
-                            "use the same settings to resume, or a new --run folder")
         self.eg.load_state_dict(state["eg"])
         self.discriminator.load_state_dict(state["discriminator"])
         if self.ema is not None and state["ema"]:
@@ -173,6 +157,23 @@ class MetaTrainer:
         torch.set_rng_state(state["torch_rng"])
         self.step = int(state["step"])
         say(f"resuming {self.run_dir} at step {self.step}", self.show)
+
+    def _differences(self, state: dict) -> list[str]:
+        """What makes a saved state another run's: the networks, the dataset, the seed, or a setting
+        that may not change on resume."""
+        saved = MODEL_DEFAULTS | _RUN_DEFAULTS | state["config"]  # a state from before a field was added
+        mine = asdict(self.config)
+        different = [f"{k} {saved.get(k)} there, {mine[k]} now" for k in MODEL_FIELDS if saved.get(k) != mine[k]]
+        if state["num_videos"] != self.num_videos:
+            different.append(f"{state['num_videos']} videos there, {self.num_videos} now")
+        if state.get("dataset") not in (None, self._fingerprint()):
+            different.append("another dataset")
+        if state.get("seed", self.seed) != self.seed:
+            different.append(f"`seed` {state.get('seed')} there, {self.seed} now")
+        changed = [k for k in mine if k not in MODEL_FIELDS and k != "preset" and saved.get(k) != mine[k]
+                   and not (isinstance(mine[k], tuple) and list(mine[k]) == saved.get(k))]
+        different += [f"{k}={saved.get(k)}" for k in changed if k not in _RESUMABLE_CHANGES]
+        return different
 
     @torch.no_grad()
     def _w_from_first_embeddings(self, batch: int = 16) -> None:
@@ -257,40 +258,32 @@ class MetaTrainer:
         if self.step >= steps:
             say(f"{self.run_dir} is already at step {self.step} of {steps}", self.show)
             return
-        bar = progress(steps, "meta-training", "step", enabled=self.show, initial=self.step)
-        last_save = last_preview = started = time.monotonic()
-        start_step, logged = self.step, {}
-        try:
-            with bar:
-                for batch in self.loader():
-                    try:
-                        logged = self.train_step(batch)
-                    except torch.cuda.OutOfMemoryError as exc:
-                        raise UserError(f"out of GPU memory at batch size {self.config.batch_size} per process: "
-                                        f"try --batch-size {max(1, self.config.batch_size // 2)}") from exc
-                    bar.update()
-                    now = time.monotonic()
-                    if self.step % self.config.log_every == 0 or self.step == steps:
-                        logged = distributed.mean_over_processes(logged, self.context)
-                        if logged.get("embedding_norm", 1.0) < 1e-6 and self.step >= 50 and not self._warned:
-                            self._warned = True
-                            say(f"step {self.step}: the person embedding has collapsed to zero (the generator now "
-                                "ignores who it draws); lower match_weight (0 in the CPU presets)", self.show)
-                        self._log(logged, (self.step - start_step) / max(now - started, 1e-9))
-                        bar.set_postfix_str(" ".join(f"{k.split('/')[1][:4]} {v:.3g}" for k, v in logged.items()
-                                                     if k.startswith("g/")), refresh=False)
-                    if now - last_preview >= self.config.preview_seconds or self.step == start_step + 1:
-                        self.preview()
-                        last_preview = now
-                    if now - last_save >= self.config.checkpoint_seconds:
-                        self.save()
-                        last_save = now
-                    if self.step >= steps:
-                        break
-        except KeyboardInterrupt:
-            self.save()
-            raise
-        self.save()
+        batches = None
+        started, start_step = time.monotonic(), self.step
+
+        def step() -> dict[str, float]:
+            nonlocal batches
+            if batches is None:  # made at the first step: the DataLoader's workers start then
+                batches = iter(self.loader())
+            try:
+                return self.train_step(next(batches))
+            except torch.cuda.OutOfMemoryError as exc:
+                raise UserError(f"out of GPU memory at `batch_size` {self.config.batch_size} per process: "
+                                f"try {max(1, self.config.batch_size // 2)}") from exc
+
+        def log(losses: dict[str, float]) -> None:
+            losses = distributed.mean_over_processes(losses, self.context)
+            if losses.get("embedding_norm", 1.0) < 1e-6 and self.step >= 50 and not self._warned:
+                self._warned = True
+                say(f"step {self.step}: the person embedding has collapsed to zero (the generator now "
+                    "ignores who it draws); lower match_weight (0 in the CPU presets)", self.show)
+            self._log(losses, (self.step - start_step) / max(time.monotonic() - started, 1e-9))
+
+        every = (Every(log, steps=self.config.log_every, at_end=True),
+                 Every(lambda _: self.preview(), self.config.preview_seconds, wall=True, first=0.0),
+                 Every(lambda _: self.save(), self.config.checkpoint_seconds, wall=True, saves=True))
+        train_loop(step, self, Budget(steps), every=every, save=self.save,
+                   bar={"desc": "meta-training", "unit": "step", "enabled": self.show}, show=_generator_terms)
         self.preview()
         if self._writer is not None:
             self._writer.close()
@@ -368,6 +361,10 @@ class MetaTrainer:
         if writer is not None:
             writer.add_image("preview", sheet, self.step, dataformats="HWC")
         return self.run_dir / "preview.png"
+
+
+def _generator_terms(losses: dict[str, float]) -> str:
+    return " ".join(f"{k.split('/')[1][:4]} {v:.3g}" for k, v in losses.items() if k.startswith("g/"))
 
 
 def meta_train(dataset, run_dir, config: TalkConfig, steps: int, device: str = "auto", seed: int = 0,
