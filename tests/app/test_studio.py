@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from reanimate.app.studio import Studio, fit_painting, working_size
+from reanimate.app.frames import fit_painting, working_size
+from reanimate.app.studio import Studio
 from reanimate.core.checkpoint import latest_training_state, load_training_state
 from reanimate.core.errors import UserError
 from reanimate.io.video import open_video
@@ -161,9 +162,9 @@ class _Request:
 
 
 def test_sessions_end_when_their_page_is_gone(tmp_path, monkeypatch, clip_mp4, tiny_config):
-    from reanimate.app import ui
+    from reanimate.app import sessions as pages
 
-    sessions = ui.Sessions(tmp_path, "cpu", idle_timeout=60.0, max_sessions=2)
+    sessions = pages.Sessions(tmp_path, "cpu", idle_timeout=60.0, max_sessions=2)
     first, second = sessions.get(_Request("a")), sessions.get(_Request("b"))
     assert first is not second and first.folder != second.folder and first.folder.exists()
     with pytest.raises(UserError, match="already serves 2 pages"):
@@ -171,7 +172,7 @@ def test_sessions_end_when_their_page_is_gone(tmp_path, monkeypatch, clip_mp4, t
     first.load_video(clip_mp4)
     first.set_keyframe(0, _painted(first.frame(0)))
     first.start_training(tiny_config)
-    monkeypatch.setattr(ui, "UNLOAD_GRACE", 0.0)
+    monkeypatch.setattr(pages, "UNLOAD_GRACE", 0.0)
     sessions.unload(_Request("a"))
     sessions.get(_Request("a"))  # a dropped connection that came back: nothing happens
     sessions.reap()
@@ -212,7 +213,7 @@ def test_a_running_training_keeps_its_preset_until_stopped(studio, tiny_config):
 
 
 def test_the_loss_plot_draws_one_curve_per_term():
-    from reanimate.app.ui import loss_figure
+    from reanimate.app.views import loss_figure
 
     history = [(step, term, 1.0 / step) for step in range(5, 5000, 5) for term in ("l1", "adversarial")]
     lines = loss_figure(history).axes[0].get_lines()
@@ -223,13 +224,13 @@ def test_the_loss_plot_draws_one_curve_per_term():
 
 def test_a_page_waiting_for_an_answer_is_not_idle(studio):
     studio._last_seen -= 1000  # its refreshes stopped arriving (a busy server)
-    with studio.answering():
+    with studio.long_answer():
         assert studio.idle_seconds() == 0.0, "reaping now would delete the export the page waits for"
     assert studio.idle_seconds() < 1.0, "the answer reached the page: it counts as a heartbeat"
 
 
 def test_trainings_wait_while_a_page_action_is_answered(studio, tiny_config):
-    from reanimate.app.studio import TURNS
+    from reanimate.app.turns import TURNS
 
     studio.set_keyframe(0, _painted(studio.frame(0)))
     studio.start_training(tiny_config)
@@ -251,13 +252,13 @@ def test_trainings_wait_while_a_page_action_is_answered(studio, tiny_config):
 
 
 def test_a_failed_page_action_lets_trainings_go_on():
-    from reanimate.app.studio import TrainingTurns
+    from reanimate.app.turns import TrainingTurns
 
     turns = TrainingTurns(1)
     with pytest.raises(RuntimeError), turns.page_action():
-        assert turns.answering()
+        assert turns.action_waiting()
         raise RuntimeError("the handler failed")
-    assert not turns.answering()
+    assert not turns.action_waiting()
     with turns.turn(give_up=lambda: False) as granted:
         assert granted
 

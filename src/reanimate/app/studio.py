@@ -6,13 +6,9 @@ background thread that the page steers (start, pause, resume, stop, swap keyfram
 (losses, preview frames); it stops by itself when the page stops calling `heartbeat`.
 """
 
-import collections
 import contextlib
 import dataclasses
-import os
 import shutil
-import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -20,15 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-import cv2
 import numpy as np
 
-from reanimate.app.talk import TalkingHead
+from reanimate.app.exports import export_stylized
+from reanimate.app.frames import as_rgb, decode_frames, fit_mask, fit_painting, shrink
+from reanimate.app.memory import give_back_memory
+from reanimate.app.turns import TURNS, TurnTaking
 from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError
-from reanimate.core.files import atomic_path
-from reanimate.core.progress import progress
-from reanimate.io.video import VIDEO_EXTENSIONS, Video, VideoTooLong, open_video
+from reanimate.core.run import Every, train_loop
+from reanimate.io.video import Video
 from reanimate.stylize.config import StylizeConfig, load_config, resolve_preset
 from reanimate.stylize.data import Keyframe
 from reanimate.stylize.job import preview_indices, suggest_video_keyframes
@@ -38,114 +35,6 @@ MAX_FRAMES = 1500  # a minute at 25 fps: longer clips would make every render wa
 PREVIEW_EVERY = 3.0  # seconds of wall time between preview refreshes while training
 CHECKPOINT_EVERY = 60.0  # seconds between training states on disk
 HISTORY_EVERY = 5  # steps between loss records in the plot
-TURN_SECONDS = 0.5  # a training steps this long, then lets the next waiting page's training have the cores
-
-
-class TrainingTurns:
-    """The pages' trainings take turns on the cores: at most `slots` train at once, first come first
-    served, each for TURN_SECONDS at a time.
-
-    Eight trainings stepping at once on two cores would each run slower than an eighth (their
-    threads fight over cores and caches) and leave no time for the server: pages would wait
-    seconds for an answer. Taking turns keeps the total speed and the server's share.
-    """
-
-    def __init__(self, slots: int):
-        self.slots = slots
-        self._changed = threading.Condition()
-        self._waiting: collections.deque = collections.deque()
-        self._busy = 0
-        self._actions = 0  # page actions being answered: trainings wait for them
-
-    @contextlib.contextmanager
-    def page_action(self) -> Iterator[None]:
-        """A click being answered: no training step starts until it is. On two cores the trainings'
-        threads took the cores from the server, and with eight pages a Pause took 5 s to answer."""
-        with self._changed:
-            self._actions += 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._actions -= 1
-                self._changed.notify_all()
-
-    def answering(self) -> bool:
-        """A page action waits: the training in its turn stops after the current step."""
-        return self._actions > 0
-
-    @contextlib.contextmanager
-    def turn(self, give_up) -> Iterator[bool]:
-        """Wait for a turn; yields False (without one) as soon as `give_up()` is true (stop, pause)."""
-        ticket = object()
-        with self._changed:
-            self._waiting.append(ticket)
-            while self._busy >= self.slots or self._waiting[0] is not ticket or self.answering():
-                if give_up():
-                    self._waiting.remove(ticket)
-                    self._changed.notify_all()
-                    yield False
-                    return
-                self._changed.wait(timeout=0.2)
-            self._waiting.popleft()
-            self._busy += 1
-            self._changed.notify_all()
-        try:
-            yield True
-        finally:
-            with self._changed:
-                self._busy -= 1
-                self._changed.notify_all()
-
-
-TURNS = TrainingTurns(max(1, (os.cpu_count() or 2) // 2))
-
-
-def give_back_memory() -> None:
-    """Return freed memory to the system: glibc keeps what each training thread's malloc arena
-    freed, so a closed page's hundreds of MB would stay with the server. Linux (glibc) only."""
-    import gc
-
-    gc.collect()
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):  # another C library
-            pass
-
-
-
-def working_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """The frame size the studio works at: the video's, shrunk so its longer side is at most max_side."""
-    scale = min(1.0, max_side / max(width, height))
-    return max(16, round(width * scale)), max(16, round(height * scale))
-
-
-def as_rgb(image: np.ndarray) -> np.ndarray:
-    """An image from the page (RGB or RGBA order, any dtype) as RGB uint8; transparency shows black."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        image = np.clip(image * (255.0 if image.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
-    if image.ndim == 2:
-        image = image[:, :, None]
-    if image.shape[2] in (2, 4):
-        alpha = image[:, :, -1:].astype(np.float32) / 255.0
-        image = (image[:, :, :-1].astype(np.float32) * alpha + 0.5).astype(np.uint8)
-    return np.ascontiguousarray(np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image[:, :, :3])
-
-
-def fit_painting(image: np.ndarray, size: tuple[int, int], what: str) -> np.ndarray:
-    """A painted keyframe or mask at the working size; it must have the frame's aspect ratio."""
-    height, width = image.shape[:2]
-    if abs(width / height - size[0] / size[1]) > 0.02 * size[0] / size[1]:
-        raise UserError(f"the {what} is {width}x{height}, but frames are {size[0]}x{size[1]}: "
-                        "paint on a frame of this video (the aspect ratio must match)")
-    if (width, height) == size:
-        return image
-    interpolation = cv2.INTER_AREA if width > size[0] else cv2.INTER_LINEAR
-    return cv2.resize(image, size, interpolation=interpolation)
 
 
 @dataclass
@@ -206,8 +95,7 @@ class Studio:
         self._config: StylizeConfig | None = None  # the preset of the current training
         self._closed = False
         self._last_seen = time.monotonic()
-        self._answering = 0  # long answers in progress (see `answering`)
-        self.talk = TalkingHead(self.folder / "talk", device)  # the talking-head tab's work
+        self._long_answers = 0  # long answers in progress (see `long_answer`)
 
     # -- the video -------------------------------------------------------------------------------
 
@@ -218,31 +106,7 @@ class Studio:
         Keyframes, training and previews of the previous video are dropped once the new one is ready;
         a refused or broken file leaves everything as it was.
         """
-        path = Path(path)
-        if path.suffix.lower() not in VIDEO_EXTENSIONS:
-            raise UserError(f"{path.name} is not a video file: use one of {', '.join(VIDEO_EXTENSIONS)}")
-        try:  # clear errors for missing, empty or corrupt files; a long clip is refused without decoding it all
-            source = open_video(path, max_frames=max_frames)
-        except VideoTooLong as exc:
-            raise UserError(f"{exc}; the studio takes at most {max_frames}: cut the clip, or stylize it whole "
-                            "with `reanimate stylize`") from exc
-        size = working_size(source.width, source.height, max_side)
-        # A folder of its own: a training still running on the old video reads the old frames.
-        frames = Path(tempfile.mkdtemp(prefix="frames-", dir=self.folder))
-        try:
-            with progress(len(source), "decode", "frame", enabled=show_progress) as bar:
-                for index, frame in source.frames():
-                    if (frame.shape[1], frame.shape[0]) != size:
-                        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-                    if not cv2.imwrite(str(frames / f"{index:05d}.png"), frame[:, :, ::-1].copy()):
-                        raise UserError(f"could not write frame {index} into {frames}: is the disk full?")
-                    bar.update(1)
-            # The frames keep the clip's times, colour and sound for the export.
-            video = dataclasses.replace(open_video(frames, fps=source.fps), rate=source.rate, times=source.times,
-                                        colour=source.colour, audio=source.audio, sound=source.sound)
-        except BaseException:
-            shutil.rmtree(frames, ignore_errors=True)
-            raise
+        video, frames, summary = decode_frames(Path(path), self.folder, max_side, max_frames, show_progress)
         with self._steering:
             if self._closed:
                 shutil.rmtree(frames, ignore_errors=True)
@@ -250,7 +114,7 @@ class Studio:
             self.stop_training()
             old = self._frames_dir
             with self._lock:
-                self.video, self._frames_dir, self.source_name = video, frames, path.name
+                self.video, self._frames_dir, self.source_name = video, frames, Path(path).name
                 self.keyframes, self.previews, self.history = {}, {}, []
                 self.preview_indices = preview_indices(len(video)) or [0]
                 self.status, self._stylizer, self._trainer = TrainingStatus(), None, None
@@ -258,8 +122,7 @@ class Studio:
             shutil.rmtree(self.folder / "run", ignore_errors=True)
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
-        scaled = "" if size == source.size else f" (from {source.width}x{source.height})"
-        return (f"{path.name}: {len(source)} frames of {size[0]}x{size[1]}{scaled} at {source.fps:.3g} fps")
+        return summary
 
     def frame(self, index: int) -> np.ndarray:
         video = self.need_video()
@@ -274,7 +137,7 @@ class Studio:
 
     def suggest_keyframes(self, count: int | None = None) -> dict:
         """Which frames to paint (`reanimate keyframes`): keys, coverage curve and a sheet in this session's folder."""
-        with self.answering(), self._steering:  # one at a time: two would share the flow cache
+        with self.long_answer(), self._steering:  # one at a time: two would share the flow cache
             if self._closed:
                 raise UserError(SESSION_ENDED)
             video = self.need_video()
@@ -292,13 +155,7 @@ class Studio:
         if not 0 <= index < len(video):
             raise UserError(f"frame {index} is out of range: the video has frames 0..{len(video) - 1}")
         painted = fit_painting(as_rgb(painted), video.size, "painted keyframe")
-        if mask is not None:
-            mask = fit_painting((np.asarray(mask) > 0).astype(np.uint8) * 255, video.size, "mask") > 127
-            if mask.ndim == 3:
-                mask = mask.any(axis=2)
-            if not mask.any():
-                mask = None  # an empty mask means "no mask", not "learn nothing"
-        key = Keyframe(index, video.read(index), painted, mask)
+        key = Keyframe(index, video.read(index), painted, None if mask is None else fit_mask(mask, video.size))
         with self._lock:
             if self.video is not video:
                 raise UserError("another video was loaded meanwhile: paint a frame of that one")
@@ -414,22 +271,22 @@ class Studio:
 
     def idle_seconds(self) -> float:
         """Seconds since the page last called `heartbeat`; 0 while the page waits for an answer."""
-        if self._answering:
+        if self._long_answers:
             return 0.0
         return time.monotonic() - self._last_seen
 
     @contextlib.contextmanager
-    def answering(self) -> Iterator[None]:
+    def long_answer(self) -> Iterator[None]:
         """Long work a page waits for (an export): the session is not idle meanwhile. A busy server
         may not pass the page's refreshes on while the page waits, and reaping the session then
         deleted the finished video before the page could fetch it."""
         with self._lock:
-            self._answering += 1
+            self._long_answers += 1
         try:
             yield
         finally:
             with self._lock:
-                self._answering -= 1
+                self._long_answers -= 1
                 self._last_seen = time.monotonic()
 
     def _train(self, config: StylizeConfig, seed: int) -> None:
@@ -471,40 +328,37 @@ class Studio:
         return trainer
 
     def _train_until_stopped(self, trainer) -> None:
-        last_preview, last_save = 0.0, time.monotonic()
-        while not self._stop.is_set():
-            if self.idle_seconds() > self.idle_timeout:
-                self._stop_reason = f"stopped: the page was gone for {self.idle_timeout:.0f} s"
-                break
-            if not self._running.is_set():
-                self._running.wait(timeout=1.0)
-                continue
+        def step() -> dict[str, float]:
+            started = time.perf_counter()
+            with self._step_lock:
+                losses = trainer.train_step()
+            self._record(trainer, losses, trainer.elapsed + time.perf_counter() - started)
+            return losses
+
+        # Previews (a few full-frame renders) and saves take the cores too: they run inside the turn, so
+        # eight pages' previews never run at once beside the server; not while a click waits.
+        preview = Every(lambda _: self._refresh_previews(trainer), PREVIEW_EVERY, wall=True, first=0.0,
+                        when=lambda: not TURNS.action_waiting())
+        checkpoint = Every(lambda _: trainer.save_state(), CHECKPOINT_EVERY, wall=True, saves=True)
+
+        def swap_keyframes() -> None:
             if self._keys_changed:
                 with self._lock:
                     keys = self._sorted_keys()
                     self._keys_changed = False
                 trainer.set_keyframes(keys)
-                last_preview = 0.0  # show the effect of the new keyframe soon
-            with TURNS.turn(give_up=lambda: self._stop.is_set() or not self._running.is_set()) as granted:
-                turn_ends = time.monotonic() + TURN_SECONDS
-                while (granted and time.monotonic() < turn_ends and self._running.is_set() and not self._stop.is_set()
-                       and not TURNS.answering()):
-                    with self._step_lock:
-                        started = time.perf_counter()
-                        losses = trainer.train_step()
-                        trainer.elapsed += time.perf_counter() - started
-                    self._record(trainer, losses)
-                    if self._keys_changed:
-                        break
-                # Previews (a few full-frame renders) and saves take the cores too: inside the turn, so
-                # eight pages' previews never run at once beside the server.
-                now = time.monotonic()
-                if granted and now - last_preview >= PREVIEW_EVERY and not TURNS.answering():
-                    self._refresh_previews(trainer)
-                    last_preview = time.monotonic()
-                if granted and now - last_save >= CHECKPOINT_EVERY:
-                    trainer.save_state()
-                    last_save = now
+                preview.soon()  # show the effect of the new keyframe soon
+
+        pacing = TurnTaking(self._should_stop, self._running, lambda: self._keys_changed, swap_keyframes)
+        train_loop(step, trainer, every=(preview, checkpoint), pacing=pacing)
+
+    def _should_stop(self) -> bool:
+        if self._stop.is_set():
+            return True
+        if self.idle_seconds() > self.idle_timeout:
+            self._stop_reason = f"stopped: the page was gone for {self.idle_timeout:.0f} s"
+            return True
+        return False
 
     def _wrap_up(self, trainer) -> None:
         """Save the training state and show the last previews, also after a failure."""
@@ -515,11 +369,11 @@ class Studio:
         except Exception:
             traceback.print_exc()
 
-    def _record(self, trainer, losses: dict[str, float]) -> None:
+    def _record(self, trainer, losses: dict[str, float], elapsed: float) -> None:
         with self._lock:
             status = self.status
-            status.step, status.seconds, status.losses = trainer.step, trainer.elapsed, losses
-            status.steps_per_second = trainer.step / max(trainer.elapsed, 1e-9)
+            status.step, status.seconds, status.losses = trainer.step, elapsed, losses
+            status.steps_per_second = trainer.step / max(elapsed, 1e-9)
             if trainer.step % HISTORY_EVERY == 0:
                 self.history += [(trainer.step, name, value) for name, value in losses.items()]
 
@@ -544,12 +398,7 @@ class Studio:
 
     def stylize_frame(self, frame: np.ndarray, max_side: int = 320) -> np.ndarray:
         """Restyle one image (a camera frame), shrunk to `max_side`, with the latest network."""
-        stylizer = self.stylizer()
-        frame = as_rgb(frame)
-        height, width = frame.shape[:2]
-        if max(width, height) > max_side:
-            frame = cv2.resize(frame, working_size(width, height, max_side), interpolation=cv2.INTER_AREA)
-        return stylizer([frame])[0]
+        return self.stylizer()([shrink(frame, max_side)])[0]
 
     def export(self, show_progress: bool = True, temporal: float | str = "auto") -> tuple[Path, Path]:
         """Render every frame to an mp4 and zip the model folder; returns (video, model zip).
@@ -558,7 +407,7 @@ class Studio:
         after, unless Pause was pressed meanwhile. `temporal`: the temporal consistency pass, as in
         `Stylizer.render`; what it did is in `export_summary`.
         """
-        with self.answering(), self._steering:
+        with self.long_answer(), self._steering:
             if self._closed:
                 raise UserError(SESSION_ENDED)
             video = self.need_video()
@@ -570,23 +419,10 @@ class Studio:
                 self._user_paused = False
                 self._pause("paused while the video renders")
             try:
-                stylizer = self._latest_stylizer()
-                exports = self.folder / "exports"
-                exports.mkdir(exist_ok=True)
-                stem = Path(self.source_name).stem or "video"
-                out = exports / f"{stem}-stylized.mp4"
-                # A render takes the cores like a training does, so it waits for a turn: two renders
-                # and a training at once, each with a full set of OpenMP threads, ran 4x slower
-                # together than one after another. The flow cache sits beside the training's own.
-                with TURNS.turn(give_up=lambda: False):
-                    stylizer.render(video, out, overwrite=True, show_progress=show_progress,
-                                    work_dir=self.folder / "run", temporal=temporal)
-                steady = stylizer.temporal_pass
-                self.export_summary = steady.report.summary(steady.chosen) if steady else "temporal pass: off"
-                model = stylizer.save_pretrained(exports / f"{stem}-model", overwrite=True)
-                with atomic_path(exports / f"{stem}-model.zip") as tmp:
-                    shutil.make_archive(str(tmp.with_suffix("")), "zip", model.parent, model.name)
-                return out, exports / f"{stem}-model.zip"
+                out, model, self.export_summary = export_stylized(
+                    self._latest_stylizer(), video, self.folder / "exports", Path(self.source_name).stem or "video",
+                    self.folder / "run", temporal, show_progress)
+                return out, model
             finally:
                 if was_running and not self._user_paused:
                     self.resume_training()

@@ -1,20 +1,23 @@
 """The studio's web page (Gradio): load a video, paint keyframes, watch training live, export.
 
-Every handler is thin: it finds the browser session's `Studio` and calls it. User mistakes
-(UserError) become an error message on the page instead of a traceback.
+Every handler is thin: it finds the browser session's `Studio` or `TalkingHead` (`app.sessions`),
+calls it, and shows the result as `app.views` draws it. User mistakes (UserError) become an error
+message on the page instead of a traceback.
 """
 
 import functools
-import secrets
 import shutil
 import threading
 import time
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 
-from reanimate.app.studio import TURNS, Studio
+from reanimate.app.sessions import Sessions
+from reanimate.app.studio import Studio
+from reanimate.app.turns import TURNS
+from reanimate.app.views import (camera_frame, editor_value, keyframe_gallery, loss_figure, mask_from_editor,
+                                 parse_frames, preview_gallery, status_text)
 from reanimate.core.errors import UserError
 from reanimate.core.files import disk_trouble
 from reanimate.faces.motion import DEFAULT_MOTION, MOTION_MODES
@@ -25,8 +28,6 @@ from reanimate.io.video import VIDEO_EXTENSIONS
 REFRESH_SECONDS = 2.0
 PLOT_EVERY = 10.0  # seconds between redraws of a page's loss plot: drawing one holds the server's
                    # Python for ~0.1 s, and eight pages redrawing every tick left no time to answer clicks
-UNLOAD_GRACE = 15.0  # seconds a page that the browser reported closed may take to come back (a dropped connection)
-PLOT_POINTS = 600  # steps drawn in the loss plot (older ones are thinned out)
 BRUSH_COLOURS = ["#000000", "#ffffff", "#e63946", "#f4a261", "#e9c46a", "#2a9d8f", "#457b9d", "#6a4c93"]
 HELP = """# reanimate studio
 Paint one or a few frames of a video; a small network learns your style in the background and
@@ -34,66 +35,6 @@ restyles every frame (Texler et al. 2020). **1** load a video, **2** paint or up
 **3** train and watch the previews, **4** export the video and the model, **5** try it live on your camera.
 **6** animates a photo of a person with the face of a driving video or your camera.
 """
-
-
-class Sessions:
-    """One `Studio` per browser session, each in its own random folder under `root`.
-
-    A session ends (training stopped, folder removed) when its page has been silent for
-    `idle_timeout` seconds. A page the browser reported closed has its training paused after
-    UNLOAD_GRACE seconds, so a closed tab stops using the cores at once; the rest waits for
-    `idle_timeout`, since Gradio reports a dropped connection (a laptop lid, a Wi-Fi drop) the
-    same way and such a page comes back to find its work where it was.
-    """
-
-    def __init__(self, root: Path, device: str, idle_timeout: float, max_sessions: int = 16):
-        self.root, self.device, self.idle_timeout, self.max_sessions = root, device, idle_timeout, max_sessions
-        self._studios: dict[str, Studio] = {}
-        self._unloaded: set[str] = set()
-        self._lock = threading.Lock()
-
-    def get(self, request: gr.Request) -> Studio:
-        key = request.session_hash
-        with self._lock:
-            self._unloaded.discard(key)
-            if key not in self._studios:
-                if len(self._studios) >= self.max_sessions:
-                    raise UserError(f"the studio already serves {self.max_sessions} pages: close one and reload")
-                folder = self.root / "sessions" / secrets.token_hex(8)  # never a name the browser chose
-                self._studios[key] = Studio(folder, self.device, self.idle_timeout)
-            studio = self._studios[key]
-            studio.heartbeat()  # under the lock, so that `reap` cannot close what it hands out
-        return studio
-
-    def unload(self, request: gr.Request) -> None:
-        with self._lock:
-            if request.session_hash in self._studios:
-                self._unloaded.add(request.session_hash)
-
-    def reap(self) -> None:
-        """Pause the training of closed pages; close the sessions whose pages are gone."""
-        with self._lock:
-            closed = {key for key in self._unloaded if self._studios[key].idle_seconds() > UNLOAD_GRACE}
-            self._unloaded -= closed
-            to_pause = [self._studios[key] for key in closed]
-            gone = [key for key, studio in self._studios.items() if studio.idle_seconds() > self.idle_timeout]
-            studios = [self._studios.pop(key) for key in gone]
-            self._unloaded -= set(gone)
-        for studio in to_pause:
-            studio.pause_for_absence()
-        for studio in studios:
-            studio.close()
-
-    def reap_forever(self, every: float = 2.0) -> None:
-        while True:
-            time.sleep(every)
-            self.reap()
-
-    def close_all(self) -> None:
-        with self._lock:
-            studios, self._studios = list(self._studios.values()), {}
-        for studio in studios:
-            studio.close()
 
 
 def _answered_first(handler):
@@ -119,81 +60,6 @@ def _friendly(handler):
                 raise
             raise gr.Error(trouble.replace("run the same command again", "try again"), print_exception=False) from exc
     return wrapped
-
-
-def _status_text(studio: Studio) -> str:
-    if studio.video is None:
-        return "No video loaded."
-    status, keyframes, preview_indices = studio.snapshot()
-    keys = ", ".join(str(key.index) for key in keyframes) or "none yet"
-    line = f"**{status.state}**"
-    if status.step:
-        losses = " · ".join(f"{k} {v:.3f}" for k, v in status.losses.items())
-        line += (f" · step {status.step} · {status.seconds:.0f} s trained · "
-                 f"{status.steps_per_second:.2f} steps/s on {studio.device_name} · {losses}")
-    if status.message:
-        line += f" · {status.message}"
-    elif status.state == "idle":
-        line += " · ready: press Start on tab 3" if keyframes else " · next: paint a keyframe on tab 2"
-    return f"{line}\n\nkeyframes: {keys} · preview frames: {', '.join(map(str, preview_indices))}"
-
-
-def loss_figure(history: list[tuple[int, str, float]]):
-    """The loss curves as a matplotlib figure (drawn on the server: Gradio's own LinePlot left its
-    lines out when updated every few seconds in a tab)."""
-    from matplotlib.figure import Figure
-
-    curves: dict[str, tuple[list[int], list[float]]] = {}
-    steps = sorted({step for step, _, _ in history})
-    keep = set(steps[:: max(1, len(steps) // PLOT_POINTS)]) | set(steps[-1:])
-    for step, term, value in history:
-        if step in keep:
-            curves.setdefault(term, ([], []))[0].append(step)
-            curves[term][1].append(value)
-    figure = Figure(figsize=(10, 2.8), dpi=100, layout="tight")
-    axes = figure.add_subplot()
-    for term, (x, y) in curves.items():
-        axes.plot(x, y, label=term, linewidth=1.3)
-    axes.set_xlabel("step")
-    axes.set_ylabel("loss")
-    axes.grid(alpha=0.3)
-    if curves:
-        axes.legend(loc="lower left", bbox_to_anchor=(0, 1), ncols=len(curves), fontsize=9, frameon=False)
-    else:
-        axes.text(0.5, 0.5, "losses appear here while training runs", ha="center", va="center",
-                  transform=axes.transAxes, color="gray")
-    return figure
-
-
-def _gallery(studio: Studio) -> list[tuple[np.ndarray, str]]:
-    return [(image, f"frame {index}") for index, image in sorted(studio.previews.items())]
-
-
-def _keyframe_gallery(studio: Studio) -> list[tuple[np.ndarray, str]]:
-    _, keyframes, _ = studio.snapshot()
-    return [(key.style, f"keyframe {key.index}" + (" (masked)" if key.mask is not None else ""))
-            for key in keyframes]
-
-
-def _parse_frames(text: str) -> list[int]:
-    try:
-        return [int(part) for part in text.replace(";", ",").split(",") if part.strip()]
-    except ValueError:
-        raise UserError(f"preview frames {text!r} must be frame numbers separated by commas, e.g. 10, 50, 90")
-
-
-def _editor_value(image: np.ndarray) -> dict:
-    return {"background": image, "layers": [], "composite": image}
-
-
-def _mask_from_editor(value: dict | None) -> np.ndarray | None:
-    """The strokes painted in the mask editor (any colour) as a boolean mask; None when nothing is painted."""
-    if not value or not value.get("layers"):
-        return None
-    alpha = [np.asarray(layer)[:, :, 3] > 0 for layer in value["layers"] if np.asarray(layer).ndim == 3
-             and np.asarray(layer).shape[2] == 4]
-    mask = np.logical_or.reduce(alpha) if alpha else None
-    return mask if mask is not None and mask.any() else None
 
 
 def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
@@ -318,8 +184,8 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
         def _loaded(studio: Studio, summary: str):
             n = len(studio.video)
             first = studio.frame(0)
-            return (summary, gr.update(maximum=n - 1, value=0), first, _editor_value(first), _editor_value(first),
-                    [], ", ".join(map(str, studio.preview_indices)), 0, "Editing frame 0", _status_text(studio))
+            return (summary, gr.update(maximum=n - 1, value=0), first, editor_value(first), editor_value(first),
+                    [], ", ".join(map(str, studio.preview_indices)), 0, "Editing frame 0", status_text(studio))
 
         loaded_outputs = [info, scrub, frame_view, editor, mask_editor, key_gallery, preview_frames, editor_frame,
                           editor_label, status]
@@ -367,10 +233,10 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
         @_answered_first
         def on_paint_this(index, request: gr.Request):
             frame = sessions.get(request).frame(int(index))
-            return _editor_value(frame), _editor_value(frame), int(index), f"Editing frame {int(index)}"
+            return editor_value(frame), editor_value(frame), int(index), f"Editing frame {int(index)}"
 
         def on_painted_upload(image):
-            return gr.skip() if image is None else _editor_value(image)
+            return gr.skip() if image is None else editor_value(image)
 
         @_friendly
         @_answered_first
@@ -378,52 +244,52 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             studio = sessions.get(request)
             if not painted or painted.get("composite") is None:
                 raise UserError("paint the frame or upload a painted version first")
-            studio.set_keyframe(int(index), painted["composite"], _mask_from_editor(mask))
+            studio.set_keyframe(int(index), painted["composite"], mask_from_editor(mask))
             gr.Info(f"keyframe {int(index)} added" + (" (training picks it up now)" if studio.training else ""))
-            return _keyframe_gallery(studio), _status_text(studio)
+            return keyframe_gallery(studio), status_text(studio)
 
         @_friendly
         @_answered_first
         def on_remove_key(index, request: gr.Request):
             studio = sessions.get(request)
             studio.remove_keyframe(int(index))
-            return _keyframe_gallery(studio), _status_text(studio)
+            return keyframe_gallery(studio), status_text(studio)
 
         @_friendly
         @_answered_first
         def on_start(name, frames_text, request: gr.Request):
             studio = sessions.get(request)
-            studio.set_preview_frames(_parse_frames(frames_text))
+            studio.set_preview_frames(parse_frames(frames_text))
             studio.start_training(name)
-            return _status_text(studio)
+            return status_text(studio)
 
         @_friendly
         @_answered_first
         def on_pause(request: gr.Request):
             studio = sessions.get(request)
             studio.pause_training()
-            return _status_text(studio)
+            return status_text(studio)
 
         @_friendly
         @_answered_first
         def on_stop(request: gr.Request):
             studio = sessions.get(request)
             studio.stop_training()
-            return _status_text(studio)
+            return status_text(studio)
 
         @_friendly
         @_answered_first
         def on_preview_frames(frames_text, request: gr.Request):
             studio = sessions.get(request)
             if studio.video is not None and frames_text.strip():
-                studio.set_preview_frames(_parse_frames(frames_text))
+                studio.set_preview_frames(parse_frames(frames_text))
 
         def on_tick(shown: int, shown_losses: int, drawn_at: float, request: gr.Request):
             try:
                 studio = sessions.get(request)
                 version, losses, now = studio.preview_version, len(studio.history), time.monotonic()
                 redraw = losses != shown_losses and (now - drawn_at >= PLOT_EVERY or shown_losses <= 0)
-                return (_status_text(studio), gr.skip() if version == shown else _gallery(studio),
+                return (status_text(studio), gr.skip() if version == shown else preview_gallery(studio),
                         loss_figure(list(studio.history)) if redraw else gr.skip(), version,
                         losses if redraw else shown_losses, now if redraw else drawn_at)
             except Exception as exc:  # every 2 s: a message in the status line, not a stream of pop-ups
@@ -436,13 +302,13 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             return str(video), [str(video), str(model)], studio.export_summary
 
         def on_camera(frame, side, request: gr.Request):
-            return _camera_frame(frame, lambda f: sessions.get(request).stylize_frame(f, int(side)))
+            return camera_frame(frame, lambda f: sessions.get(request).stylize_frame(f, int(side)))
 
         @_friendly
         @_answered_first
         def on_use_photos(files, face, request: gr.Request):
             files = files or []
-            return sessions.get(request).talk.set_photos([getattr(f, "name", f) for f in files],
+            return sessions.talk(request).set_photos([getattr(f, "name", f) for f in files],
                                                           None if face is None else int(face))
 
         @_friendly
@@ -452,13 +318,12 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                 raise UserError("upload a driving video or tick the sample clip")
             source = sample_clip("carphone_pristine") if file is None else getattr(file, "name", file)
             model_path = (model_path or "").strip() if allow_paths else ""
-            studio = sessions.get(request)
-            with studio.answering():
-                out, summary = studio.talk.animate(source, mode, model_path or None, bool(side))
+            with sessions.get(request).long_answer():
+                out, summary = sessions.talk(request).animate(source, mode, model_path or None, bool(side))
             return str(out), str(out), summary
 
         def on_talk_camera(frame, mode, request: gr.Request):
-            return _camera_frame(frame, lambda f: sessions.get(request).talk.live(f, mode))
+            return camera_frame(frame, lambda f: sessions.talk(request).live(f, mode))
 
         use_photos.click(on_use_photos, [photos, face_choice], [talk_info])
         animate_button.click(on_animate, [driver, sample_driver, motion, talk_model, talk_side],
@@ -487,19 +352,6 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
                       concurrency_limit=4)
         page.unload(sessions.unload)
     return page
-
-
-def _camera_frame(frame, process) -> tuple:
-    """(processed frame, frame-rate line) for one camera frame; errors become the line, not pop-ups
-    (frames arrive several times a second)."""
-    if frame is None:
-        return gr.skip(), gr.skip()
-    started = time.perf_counter()
-    try:
-        out = process(frame)
-    except Exception as exc:
-        return gr.skip(), str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-    return out, f"{1 / (time.perf_counter() - started):.1f} frames/s at {out.shape[1]}x{out.shape[0]}"
 
 
 def default_working_side(device: str) -> int:
