@@ -5,8 +5,9 @@ Two ways to draw the face, one pipeline around them:
   picture around the head moves, lids close, irises follow the driver's gaze, an opening mouth gets
   the driver's teeth; a real face works from one photo, with no training;
 - with a meta-learned model, the few-shot avatar of Zakharov et al. (Sec. 3.3, Fig. 1) generates the
-  face crop, which goes back into the first shot's whole frame through the inverse crop transform,
-  blended with a feathered mask around the head (LivePortrait's stitching).
+  face crop, which goes back into the first shot's whole frame (`GeneratedPortrait`).
+Both give pictures for batches of targets and keep the same counters: the pipeline does not ask
+which one it has.
 The driver's face is tracked (one steady crop for the warp, so head moves stay in the landmarks);
 frames where its face is lost hold the last pose. The motion mode (`reanimate.faces.motion`) decides
 how the driver's landmarks become the person's.
@@ -20,17 +21,16 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress, say
-from reanimate.faces.align import fixed_crop, resize_crop, stable_crops
+from reanimate.faces.align import fixed_crop, stable_crops
 from reanimate.faces.eyes import find_irises, gaze, smooth_gaze
 from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.motion import DEFAULT_MOTION, MOTION_MODES, drive
-from reanimate.faces.paste import paste_face
 from reanimate.faces.raster import draw_landmarks
-from reanimate.faces.shots import MARGIN, Shot, crop_shots, find_shots
+from reanimate.faces.shots import MARGIN, Shot, find_shots
 from reanimate.io.audio import audio_codec
 from reanimate.io.video import Video, is_video_path, open_video
 from reanimate.io.writer import FrameWriter, check_output_free
-from reanimate.talking_head.fewshot import Avatar, landmark_images
+from reanimate.talking_head.generated_portrait import GeneratedPortrait
 from reanimate.talking_head.model import TalkingHeadModel
 from reanimate.talking_head.portrait import Portrait
 
@@ -110,62 +110,52 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
     sound = sound_for(audio, video, sources)
     detector = LandmarkDetector()
     found = find_shots(sources, shots, detector, face)
-    reference = found[0]  # its whole frame is the picture the face is pasted back into
-    # The paper's generator draws at its own size; the warp and a guided generator (which adds its
-    # correction to the warp) work at the face's own size.
-    plain_model = model is not None and not model.config.warp_guide
-    size = model.config.image_size if plain_model else (size or warp_size(reference))
-    if model is not None:
-        crops, shot_images, shot_points = crop_shots(found, size)
-        own = model.config.image_size
-        small = [resize_crop(f, p, own) for f, p in zip(shot_images, shot_points)]
-        avatar = Avatar(model, [f for f, _ in small], np.stack([p for _, p in small]), device,
-                        detail=(shot_images, shot_points))
-        if finetune_steps or finetune_seconds:
-            avatar.finetune(finetune_steps, finetune_seconds, show_progress=show_progress)
-        if save_person is not None:
-            avatar.save_pretrained(save_person, overwrite=overwrite)
-    else:
-        avatar = Portrait(found, size)
-        crops, shot_points = avatar.crops, avatar.shot_points
-    driving = driver_track(video, size, detector, show_progress, steady=model is None)
+    person = portrait_for(model, found, size, device)
+    if finetune_steps or finetune_seconds:
+        person.finetune(finetune_steps, finetune_seconds, show_progress=show_progress)
+    if save_person is not None:
+        person.save_pretrained(save_person, overwrite=overwrite)
+    size = person.size
+    driving = driver_track(video, size, detector, show_progress, steady=person.steady_driver)
     if driving.missing:
         say(f"the driver's face was not found in {driving.missing} of {len(video)} frames: the last pose is held "
             "there", show_progress)
-    targets = drive(driving.points, shot_points, motion)
+    targets = drive(driving.points, person.shot_points, motion)
     looks = driving.looks()
-    height, width = reference.frame.shape[:2]
-    if paste is None:  # the warp moves the whole photo; a generator's crop goes back only into a larger frame
-        paste = model is None or crops[0].side < 0.98 * max(width, height)
+    paste = person.pastes if paste is None else paste
     picture = None
     bar = progress(len(targets), "animating", "frame", enabled=show_progress)
     writer = FrameWriter(out, video.fps, overwrite=overwrite, like=video, audio=sound, verbose=show_progress)
     with writer, bar:
         for start in range(0, len(targets), CHUNK):
-            chunk = range(start, min(start + CHUNK, len(targets)))
-            if model is not None:  # the generator's colours are its own: matched to the photo's when pasted
-                at = targets[chunk.start:chunk.stop]
-                marks = landmark_images((at + 0.5) * (avatar.size / size) - 0.5, avatar.size)
-                faces = avatar.render(marks, at)
-                pictures = [paste_face(reference.frame, face, crops[0], targets[i], shot_points[0], shot_images[0])
-                            if paste else face for i, face in zip(chunk, faces)]
-            else:  # the whole photo moves; without paste-back, its face crop is written
-                pictures = [avatar.render(targets[i], looks[i], driving.crops[i], driving.points[i]) for i in chunk]
-                pictures = pictures if paste else [crops[0].warp(p) for p in pictures]
-            for index, picture in zip(chunk, pictures):
+            chunk = slice(start, min(start + CHUNK, len(targets)))
+            pictures = person.pictures(targets[chunk], looks[chunk], driving.crops[chunk], driving.points[chunk],
+                                       paste=paste)
+            for index, picture in zip(range(chunk.start, chunk.stop), pictures):
                 if side_by_side:
                     picture = _side_by_side(driving.crops[index], draw_landmarks(targets[index], (size, size)),
                                             picture)
                 writer.write(picture, video.frame_name(index))
                 bar.update()
-    if avatar.clamped_frames:
-        say(f"in {avatar.clamped_frames} frames the motion would have folded the face mesh (an extreme turn): "
+    if person.clamped_frames:
+        say(f"in {person.clamped_frames} frames the motion would have folded the face mesh (an extreme turn): "
             "it was pulled towards a rigid move there", show_progress)
     return {"out": str(out), "frames": len(targets), "driver_frames_without_face": driving.missing,
-            "shots": len(found), "path": "warp" if model is None else "generator", "motion": motion,
+            "shots": len(found), "path": person.path, "motion": motion,
             "paste_back": bool(paste), "crop_size": size, "output_size": [picture.shape[1], picture.shape[0]],
-            "finetune_steps": getattr(avatar, "finetuned_steps", 0), "clamped_frames": avatar.clamped_frames,
-            "mouth_frames": avatar.mouth_frames, "written": str(writer.written)}
+            "finetune_steps": person.finetuned_steps, "clamped_frames": person.clamped_frames,
+            "mouth_frames": person.mouth_frames, "written": str(writer.written)}
+
+
+def portrait_for(model: TalkingHeadModel | None, shots: list[Shot], size: int | None, device) -> Portrait | GeneratedPortrait:
+    """How the person is drawn: the photo warped (no model) or a generator's face pasted into it.
+
+    The paper's generator draws at its own size; the warp and a guided generator (which adds its
+    correction to the warp) work at the face's own size, or `size`."""
+    if model is not None and not model.config.warp_guide:
+        return GeneratedPortrait(model, shots, model.config.image_size, device)
+    size = size or warp_size(shots[0])
+    return Portrait(shots, size) if model is None else GeneratedPortrait(model, shots, size, device)
 
 
 AUDIO_CHOICES = ("driver", "source", "none")

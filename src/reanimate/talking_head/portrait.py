@@ -58,6 +58,11 @@ class Portrait:
         >>> picture = portrait.render(target, look, driver_crop, driver_points)
     """
 
+    path = "warp"
+    steady_driver = True  # one crop for the whole driver: its landmarks keep the head's movement in the frame
+    finetuned_steps = 0  # nothing to fine-tune (the same report as `GeneratedPortrait`'s)
+    pastes = True  # the whole photo moves: the face crop alone only when asked
+
     def __init__(self, shots: list[Shot], size: int):
         self.reference, self.size = shots[0], size
         self.crops, images, self.shot_points = crop_shots(shots, size)
@@ -120,6 +125,17 @@ class Portrait:
                                   look=None if look is None else iris_targets(self.gazes[shot], look, target))
         mask = head_mask([target], self.size)
         return paste_back(base, face, self.crop, mask, match=self.crop.warp(base))
+
+    def pictures(self, targets: np.ndarray, looks: np.ndarray | None = None, driver_crops=None,
+                 driver_points: np.ndarray | None = None, paste: bool = True) -> list[np.ndarray]:
+        """`render` for a batch (N, 68, 2) of targets, with their looks and driver frames (or none);
+        without `paste`, the moved photo's face crop."""
+        count = len(targets)
+        looks = [None] * count if looks is None else looks
+        driver_crops = [None] * count if driver_crops is None else driver_crops
+        driver_points = [None] * count if driver_points is None else driver_points
+        out = [self.render(*frame) for frame in zip(targets, looks, driver_crops, driver_points)]
+        return out if paste else [self.crop.warp(picture) for picture in out]
 
     def _into_photo(self, stage: np.ndarray) -> np.ndarray:
         x0, y0, x1, y1 = self.box
