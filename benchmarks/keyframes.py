@@ -27,6 +27,7 @@ from reanimate.io.video import open_video
 from reanimate.metrics import psnr
 from reanimate.stylize.filters import FILTERS
 from reanimate.stylize.job import train_keyframes
+from reanimate.stylize.options import TrainOptions
 from reanimate.stylize.suggest import coverage_matrix, greedy_keys
 
 
@@ -63,8 +64,8 @@ def main() -> None:
             union = np.zeros(covered.shape[1:], bool)
             for key in keys:
                 union |= covered[candidates.index(key)] if key in candidates else False
-            model = train_keyframes(video, {k: painted[k] for k in keys}, preset="fast", seconds=args.seconds,
-                                    device=args.device, seed=0, show_progress=False)
+            model = train_keyframes(video, {k: painted[k] for k in keys}, TrainOptions(preset="fast", seconds=args.seconds),
+                                    device=args.device, show_progress=False)
             outputs = model([frames[i] for i in held_out])
             score = float(np.mean([psnr(o, truth[i]) for o, i in zip(outputs, held_out)]))
             results[name] = score

@@ -37,6 +37,7 @@ from reanimate.stylize.config import load_config, resolve_preset
 from reanimate.stylize.data import Keyframe
 from reanimate.stylize.filters import watercolor
 from reanimate.stylize.job import train_keyframes
+from reanimate.stylize.options import TrainOptions
 from reanimate.stylize.model import Generator
 from reanimate.stylize.pipeline import Stylizer
 from reanimate.stylize.train import Trainer
@@ -144,8 +145,8 @@ def job_part(seconds: float, old_frames: int, ebsynth: str | None, work: Path) -
         run.mkdir()
         (run / "flow").symlink_to(work / "flow")
         started = time.perf_counter()
-        model = train_keyframes(video, {0: painted}, seconds=seconds, device="cpu", run_dir=run,
-                                show_progress=False, **settings)
+        model = train_keyframes(video, {0: painted}, options=TrainOptions.of(seconds=seconds, **settings), device="cpu",
+                                run_dir=run, show_progress=False)
         trained = time.perf_counter() - started
         out = run / "out.mp4"
         if settings is OLD:

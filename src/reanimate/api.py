@@ -17,70 +17,63 @@ from typing import Any
 
 from reanimate.core.errors import UserError
 from reanimate.faces.episodes import EpisodeDataset
-from reanimate.faces.motion import DEFAULT_MOTION
 from reanimate.faces.store import FaceDataset
 from reanimate.io.video import Video
 from reanimate.stylize import job
 from reanimate.stylize.config import StylizeConfig, load_config
+from reanimate.stylize.options import StylizeOptions, TrainOptions
 from reanimate.stylize.pipeline import Stylizer
 
 PathLike = str | os.PathLike
 
 
 def train(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] | None = None, *,
-          config: StylizeConfig | None = None, preset: str = "auto", iterations: int | None = None,
-          seconds: float | None = None, device: str = "auto", seed: int = 0, run_dir: PathLike | None = None,
-          precision: str = "auto", show_progress: bool = True, **overrides: Any) -> Stylizer:
+          device: str = "auto", run_dir: PathLike | None = None, show_progress: bool = True,
+          **options: Any) -> Stylizer:
     """Train a stylization network on painted keyframes of a video (Texler et al. 2020).
 
     Args:
         video: a video file, a folder of frames, or an opened `Video`.
         keys: {frame index: painted image path or RGB uint8 array}, same size as the video.
         masks: optional {frame index: mask path or bool array}; white marks where to learn.
-        config: a full `StylizeConfig`; otherwise `preset` ("auto": "fast" on CPU, "paper" on GPU; a name
-            or a YAML file) plus `overrides` (e.g. patch_size=48).
-        iterations / seconds: the budget (default: seconds by device, 180 on CPU, 30 on CUDA);
-            both count the whole job, so a resumed run finishes it.
-        device: "auto", "cpu", "cuda", "cuda:N" or "mps". seed: seeds weights and patch sampling.
+        device: "auto", "cpu", "cuda", "cuda:N" or "mps".
         run_dir: keeps training states (resume), `preview.png` and `log.jsonl`; None keeps nothing.
-        precision: "auto" trains in bfloat16 on CUDA and on CPUs with native bf16 (about 2x faster
-            there), float32 elsewhere; "bf16" or "fp32" to choose. The returned model renders the same way.
+        **options: the fields of `reanimate.stylize.options.TrainOptions` (preset, config, iterations,
+            seconds, seed, precision) and, by name, any `StylizeConfig` field (patch_size=48, ...).
 
     Returns:
         A `Stylizer` holding the trained network; `.save_pretrained(folder)` keeps it.
+
+    Example:
+        >>> train("clip.mp4", {0: "painted0.png"}, seconds=60, patch_size=48).save_pretrained("my-style")
     """
-    return job.train_keyframes(video, keys, masks, config=config, preset=preset, iterations=iterations,
-                               seconds=seconds, device=device, seed=seed, run_dir=run_dir, precision=precision,
-                               show_progress=show_progress, **overrides)
+    return job.train_keyframes(video, keys, masks, TrainOptions.of(**options), device=device, run_dir=run_dir,
+                               show_progress=show_progress)
 
 
 def stylize(video: PathLike | Video, keys: dict[int, Any], out: PathLike, masks: dict[int, Any] | None = None, *,
-            frames: list[int] | None = None, save_model: PathLike | None = None, overwrite: bool = False,
-            run_dir: PathLike | None = None, temporal: float | str = "auto", render_batch: int | None = None,
-            precision: str = "auto", depth: int = 8, alpha: bool = False, show_progress: bool = True,
-            **train_options: Any) -> Path:
+            device: str = "auto", run_dir: PathLike | None = None, overwrite: bool = False,
+            show_progress: bool = True, **options: Any) -> Path:
     """Train on keyframes, then restyle the video into OUT (the whole job of `reanimate stylize`).
 
     Args:
-        video, keys, masks: as in `train`; **train_options too (preset, seconds, iterations, ...).
+        video, keys, masks, device: as in `train`.
         out: a video file (by extension: .mp4, .mov, .mkv, .webm, .gif), numbered frames
             (`shot.%04d.png`, `shot.####.tif`) or a folder of PNGs. It keeps the input's sound, frame
             times and colour tags.
-        depth: 8, or 16 bits a channel (16-bit PNG / TIFF, FFV1 .mkv; ProRes .mov gets the finer source).
-        alpha: write the restyled layer with alpha where the keyframes' masks went, carried along the
-            video's motion (`masks` needed; .mov ProRes 4444, .mkv FFV1 or PNG / TIFF frames).
-        frames: frame indices to render (default: all).
-        save_model: also save the model folder (config.json + model.safetensors) here.
-        overwrite: replace existing OUT / save_model.
         run_dir: states and previews (default: `OUT-stem-run` beside OUT); the same job run again resumes.
-        temporal: the temporal consistency pass after rendering: "auto", a strength (0-0.85) or "off".
-        render_batch / precision: frames per forward pass; "auto" (fp16 on CUDA, bf16 on a CPU with native
-            bf16, fp32 elsewhere; training in bf16 where auto picks it), "bf16", "fp16" or "fp32".
-        Returns the path of OUT.
+        overwrite: replace existing OUT / save_model.
+        **options: the fields of `reanimate.stylize.options.StylizeOptions` (frames, temporal,
+            render_batch, depth, alpha, save_model) and of `TrainOptions` (preset, seconds, ...), and
+            `StylizeConfig` fields by name.
+
+    Returns the path of OUT.
+
+    Example:
+        >>> stylize("clip.mp4", {0: "painted0.png"}, "styled.mov", seconds=120, depth=16)
     """
-    return job.stylize_video(video, keys, out, masks, frames=frames, save_model=save_model, overwrite=overwrite,
-                             run_dir=run_dir, temporal=temporal, render_batch=render_batch, precision=precision,
-                             depth=depth, alpha=alpha, show_progress=show_progress, **train_options)
+    return job.stylize_video(video, keys, out, masks, StylizeOptions.of(**options), device=device, run_dir=run_dir,
+                             overwrite=overwrite, show_progress=show_progress)
 
 
 def load_model(path: PathLike, device: str = "auto", precision: str = "auto", tile: int | None = None) -> Stylizer:
@@ -309,30 +302,18 @@ def export_talking_head(run_dir: PathLike, out: PathLike, *, overwrite: bool = F
 
 
 def animate(model: PathLike | None, sources: list[PathLike], driver: PathLike | Video, out: PathLike, *,
-            shots: int | None = None, finetune_steps: int = 0, finetune_seconds: float | None = None,
-            motion: str = DEFAULT_MOTION, face: int | None = None, paste_back: bool | None = None,
-            side_by_side: bool = False, save_person: PathLike | None = None, device: str = "auto",
-            overwrite: bool = False, show_progress: bool = True, adapt: bool | None = None,
-            audio: str = "driver") -> dict:
+            device: str = "auto", overwrite: bool = False, show_progress: bool = True, **options: Any) -> dict:
     """Make the person in `sources` (photos and/or videos) move like the face in `driver`.
 
     Args:
         model: None warps the photos themselves (no training); a model folder from `export_talking_head`
             generates the face with the few-shot avatar of Zakharov et al. (Sec. 3.3).
-        shots: T, how many source faces make the person (default: all the sources give, at most 8).
-        finetune_steps / finetune_seconds: with a model, fine-tune on the shots first (FT); 0 = FF.
-        motion: "relative" (default: the driver's head move and expression since its first frame, at
-            full size, on the source's face), "adapted" (the driver's pose and expression, taken from
-            its mean face, on the source's face shape) or "absolute" (the driver's landmarks);
-            adapt=False, the older switch, means "absolute".
-        face: which face of a photo with several (0 = the largest).
-        paste_back: without a model the whole photo moves and is written (default); with a model
-            the face goes back into the first source's whole frame when it is larger than the face
-            crop. False writes the face crop.
-        side_by_side: write driver | landmarks | result. save_person: keep the fine-tuned person.
-        audio: the output's sound: "driver" (default; none when the driver is silent), "source" (the
-            first source video's), "none", or a media file's path. The driver's frame times (a
-            variable rate too) and colour tags are kept.
+        out: a video file or a folder of PNGs. The driver's frame times (a variable rate too) and
+            colour tags are kept.
+        **options: the fields of `reanimate.talking_head.options.AnimateOptions`: shots,
+            finetune_steps, finetune_seconds, motion ("relative", "adapted", "absolute"), face,
+            paste_back, size, side_by_side, save_person, audio; and adapt=False, the older switch
+            for motion "absolute".
 
     Returns:
         {"out", "frames", "output_size", "path", "motion", "driver_frames_without_face", "shots",
@@ -342,12 +323,10 @@ def animate(model: PathLike | None, sources: list[PathLike], driver: PathLike | 
         >>> animate(None, ["me.jpg"], "speech.mp4", "me-talking.mp4", motion="relative")
     """
     from reanimate.talking_head.animate import animate as run
+    from reanimate.talking_head.options import AnimateOptions
 
-    if adapt is False:  # the old switch for the driver's landmarks as they are
-        motion = "absolute"
-    return run(model, sources, driver, out, shots=shots, finetune_steps=finetune_steps,
-               finetune_seconds=finetune_seconds, motion=motion, face=face, paste=paste_back, side_by_side=side_by_side,
-               device=device, save_person=save_person, overwrite=overwrite, show_progress=show_progress, audio=audio)
+    return run(model, sources, driver, out, AnimateOptions.of(**options), device=device, overwrite=overwrite,
+               show_progress=show_progress)
 
 
 def evaluate_talking_head(model: PathLike, dataset: PathLike, *, shots: tuple[int, ...] = (1, 8, 32), targets: int = 8,

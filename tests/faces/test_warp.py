@@ -72,7 +72,7 @@ def test_motion_modes(face):
     still = np.repeat(driver[:1], 3, 0)
     assert np.allclose(drive(still, source[None], "relative"), source, atol=1e-3)  # no change: the source itself
     assert not np.allclose(drive(driver, source[None], "relative")[1], source, atol=0.1)
-    with pytest.raises(UserError, match="--motion 'sideways'"):
+    with pytest.raises(UserError, match="`motion` 'sideways'"):
         drive(driver, source[None], "sideways")
 
 

@@ -14,6 +14,7 @@ from reanimate.metrics.fid import InceptionPool, frechet_distance
 from reanimate.metrics.identity import FaceDescriptor, cosine, distance
 from reanimate.metrics.image import ssim
 from reanimate.talking_head.animate import animate
+from reanimate.talking_head.options import AnimateOptions
 from reanimate.talking_head.config import load_config
 from reanimate.talking_head.evaluate import evaluate, format_table
 from reanimate.talking_head.fewshot import (
@@ -117,14 +118,14 @@ def test_animate_holds_the_pose_where_the_driver_has_no_face(tmp_path, tiny_mode
         for i, frame in enumerate(carphone_frames[60:72]):
             writer.write(np.full_like(frame, 128) if i in (4, 5) else frame)  # two frames without a face
     result = animate(tmp_path / "model", [sample_clip("carphone_pristine")], tmp_path / "driver.mp4",
-                     tmp_path / "out.mp4", shots=4, finetune_steps=2, side_by_side=True, paste=False, device="cpu",
-                     show_progress=False)
+                     tmp_path / "out.mp4", AnimateOptions(shots=4, finetune_steps=2, side_by_side=True, paste_back=False),
+                     device="cpu", show_progress=False)
     assert result["driver_frames_without_face"] == 2 and result["finetune_steps"] == 2
     out = open_video(tmp_path / "out.mp4")
     assert len(out) == 12 and out.size == (96, 32) and out.fps == pytest.approx(12.5)
     # By default the generator's crop goes back into the source's whole frame (176x144), like the warp's.
     full = animate(tmp_path / "model", [sample_clip("carphone_pristine")], tmp_path / "driver.mp4",
-                   tmp_path / "full.mp4", shots=2, device="cpu", show_progress=False)
+                   tmp_path / "full.mp4", AnimateOptions(shots=2), device="cpu", show_progress=False)
     assert full["paste_back"] and full["path"] == "generator" and open_video(tmp_path / "full.mp4").size == (176, 144)
     with pytest.raises(UserError, match="not a talking-head model"):
         from reanimate.core.checkpoint import save_model_folder

@@ -182,8 +182,9 @@ def test_the_correction_is_carried_to_the_sharp_warp():
 
 def test_save_person_of_a_guided_model_is_refused_before_any_work(tmp_path):
     from reanimate.talking_head.animate import animate
+    from reanimate.talking_head.options import AnimateOptions
 
     model = TalkingHeadModel(load_config("tiny", warp_guide=True))
     with pytest.raises(UserError, match="guided model"):  # before the (missing) photo and driver are opened
         animate(model, [tmp_path / "me.jpg"], tmp_path / "driver.mp4", tmp_path / "out.mp4",
-                save_person=tmp_path / "person", show_progress=False)
+                AnimateOptions(save_person=tmp_path / "person"), show_progress=False)

@@ -14,6 +14,7 @@ from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.motion import DEFAULT_MOTION
 from reanimate.faces.shots import find_shots
 from reanimate.talking_head.animate import animate, warp_size
+from reanimate.talking_head.options import AnimateOptions
 from reanimate.talking_head.live import LivePuppet
 
 
@@ -67,8 +68,9 @@ class TalkingHead:
         photos = self.need_photos()
         out = self.folder / "exports" / "talking-head.mp4"
         out.parent.mkdir(parents=True, exist_ok=True)
-        result = animate(model or None, photos, driver, out, motion=motion, face=self.face, side_by_side=side_by_side,
-                         device=self.device, overwrite=True, show_progress=show_progress)
+        options = AnimateOptions(motion=motion, face=self.face, side_by_side=side_by_side)
+        result = animate(model or None, photos, driver, out, options, device=self.device, overwrite=True,
+                         show_progress=show_progress)
         width, height = result["output_size"]
         summary = (f"{result['frames']} frames of {width}x{height} ({result['path']}, {motion} motion)"
                    + (f"; the driver's face was missing in {result['driver_frames_without_face']} frames"

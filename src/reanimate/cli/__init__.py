@@ -12,13 +12,14 @@ import click
 from reanimate import __version__
 from reanimate.cli.app import app
 from reanimate.cli.faces import faces
+from reanimate.cli.options import Group
 from reanimate.cli.stylize import demo, export, keyframes, metrics, render, stylize, tune
 from reanimate.cli.talk import talk
 from reanimate.core.errors import UserError, brief
 from reanimate.core.files import disk_trouble, shown_path
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="reanimate")
 def main():
     """Bring pictures to life from a few examples."""

@@ -4,10 +4,10 @@ import os
 
 import click
 
-from reanimate.cli.options import DEVICE
+from reanimate.cli.options import DEVICE, Command
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; 0.0.0.0 lets other computers in (and turns off loading by path).")

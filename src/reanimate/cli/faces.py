@@ -4,7 +4,7 @@ import json
 
 import click
 
-from reanimate.cli.options import JSON, QUIET
+from reanimate.cli.options import JSON, QUIET, Group
 from reanimate.core.errors import UserError
 
 
@@ -18,7 +18,7 @@ def _summary(result: dict, as_json: bool) -> None:
         click.echo(f"  skipped {failure['source']}: {failure['reason']}")
 
 
-@click.group()
+@click.group(cls=Group)
 def faces():
     """Faces for talking heads: landmarks, datasets, synthetic identities."""
 

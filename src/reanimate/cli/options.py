@@ -1,9 +1,49 @@
-"""Options and argument parsers that several command groups share."""
+"""Options, argument parsers and the command classes that every command group shares."""
+
+import re
 
 import click
 
 from reanimate.core.device import DEVICE_CHOICES, PRECISIONS
 from reanimate.core.errors import UserError
+from reanimate.core.progress import worded
+
+NAME = re.compile(r"`([a-z][a-z0-9_]*)`")
+
+
+def as_flags(text: str, command: click.Command) -> str:
+    """A library message in the command's words: each backticked parameter name (`finetune_steps`)
+    becomes the flag that sets it (--finetune-steps), or an argument's metavar (VIDEO)."""
+    params = {param.name: param for param in command.params}
+
+    def flag(match: re.Match) -> str:
+        param = params.get(match.group(1))
+        if isinstance(param, click.Option):
+            return max(param.opts, key=len)  # --train-seconds, not a short alias
+        if isinstance(param, click.Argument):
+            return param.human_readable_name
+        return "--" + match.group(1).replace("_", "-")  # the library's names are the flags' by default
+
+    return NAME.sub(flag, text)
+
+
+class Command(click.Command):
+    """A command whose library messages (errors and progress lines) name its flags, not parameters."""
+
+    def invoke(self, ctx: click.Context):
+        with worded(lambda text: as_flags(text, self)):
+            try:
+                return super().invoke(ctx)
+            except UserError as exc:
+                exc.args = (as_flags(str(exc), self),)
+                raise
+
+
+class Group(click.Group):
+    """A command group whose commands and subgroups are `Command`s and `Group`s."""
+
+    command_class = Command
+    group_class = type
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 DEVICE = click.option("--device", default="auto", show_default=True,

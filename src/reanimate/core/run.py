@@ -46,10 +46,12 @@ class Budget:
             raise UserError("the training budget must not be negative")
 
     @classmethod
-    def one_of(cls, steps: int | None, seconds: float | None) -> "Budget":
-        """Exactly one of the two (the check every command with both options makes)."""
+    def one_of(cls, steps: int | None, seconds: float | None, names: tuple[str, str] = ("iterations", "seconds"),
+               ) -> "Budget":
+        """Exactly one of the two (the check every command with both options makes); `names`: the
+        caller's parameter names for them, which the message gives."""
         if (steps is None) == (seconds is None):
-            raise UserError("give exactly one budget: `iterations` N or `seconds` S")
+            raise UserError(f"give either `{names[0]}` N or `{names[1]}` S: exactly one budget, not both")
         return cls(steps, seconds)
 
     def done(self, step: int, elapsed: float) -> bool:

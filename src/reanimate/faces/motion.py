@@ -142,4 +142,11 @@ def drive(driver: np.ndarray, shots: np.ndarray, mode: str = DEFAULT_MOTION, ref
         return relative_motion(driver, shots[0], reference)
     if mode == "absolute":
         return np.asarray(driver, np.float32)
-    raise UserError(f"--motion {mode!r} must be one of {', '.join(MOTION_MODES)}")
+    check_motion(mode)
+    raise AssertionError(mode)  # a mode check_motion knows and drive does not
+
+
+def check_motion(mode: str) -> None:
+    """Refuse a motion mode there is none of, before any work."""
+    if mode not in MOTION_MODES:
+        raise UserError(f"`motion` {mode!r} must be one of {', '.join(MOTION_MODES)}")

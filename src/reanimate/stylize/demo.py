@@ -20,6 +20,7 @@ from reanimate.metrics import psnr, ssim
 from reanimate.stylize.config import resolve_preset
 from reanimate.stylize.filters import FILTERS
 from reanimate.stylize.job import stylize_video, suggest_video_keyframes
+from reanimate.stylize.options import StylizeOptions, TrainOptions
 from reanimate.stylize.pipeline import Stylizer
 
 SHEET_FRAMES = 5
@@ -63,9 +64,9 @@ def run_demo(out: str | Path = "demo-out", clip: str = "bikes", style: str = "wa
         show_progress)
     for index, image in painted.items():
         write_png(out / f"keyframe-{index}.png", image)
-    stylized = stylize_video(video, painted, out / "stylized.mp4", preset=preset,
-                             seconds=None if iterations else seconds, iterations=iterations,
-                             device=device, run_dir=run, overwrite=overwrite, show_progress=show_progress)
+    training = TrainOptions(preset=preset, seconds=None if iterations else seconds, iterations=iterations)
+    stylized = stylize_video(video, painted, out / "stylized.mp4", options=StylizeOptions(training), device=device,
+                             run_dir=run, overwrite=overwrite, show_progress=show_progress)
     model = Stylizer.from_pretrained(run / "model", device)
     rows = [[fit_side(image, 360 * 3 // len(painted)) for image in painted.values()]]
     labels = [f"the painted keyframes {', '.join(map(str, painted))} (suggested by `reanimate keyframes`)"]

@@ -26,6 +26,7 @@ from reanimate.stylize.consistency import parse_strength
 from reanimate.stylize.data import load_keyframes
 from reanimate.stylize.inputs import training_inputs
 from reanimate.stylize.matte import Matte
+from reanimate.stylize.options import StylizeOptions, TrainOptions
 from reanimate.stylize.pipeline import Stylizer, check_depth
 from reanimate.stylize.suggest import suggest_keyframes, suggestion_sheet
 from reanimate.stylize.train import Trainer, unfinished_run_config
@@ -61,82 +62,82 @@ def preview_indices(num_frames: int, keys=(), count: int = 3) -> list[int]:
     return sorted(previews)
 
 
-def train_keyframes(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] | None = None, *,
-                    config: StylizeConfig | None = None, preset: str = "auto", iterations: int | None = None,
-                    seconds: float | None = None, device: str = "auto", seed: int = 0,
-                    run_dir: PathLike | None = None, precision: str = "auto", show_progress: bool = True,
-                    render_precision: str | None = None, **overrides: Any) -> Stylizer:
-    """Train a network on the keyframes; see `reanimate.api.train` for the arguments. The `Stylizer`
-    returned renders in `render_precision` (default: `precision`)."""
+def train_keyframes(video: Video | PathLike, keys: dict[int, Any], masks: dict[int, Any] | None = None,
+                    options: TrainOptions = TrainOptions(), *, device: str = "auto", run_dir: PathLike | None = None,
+                    show_progress: bool = True, render_precision: str | None = None) -> Stylizer:
+    """Train a network on the keyframes; see `reanimate.api.train` and `TrainOptions`. The `Stylizer`
+    returned renders in `render_precision` (default: the training's precision)."""
     video = as_video(video)
     chosen = resolve_device(device)
     keyframes = load_keyframes(video, keys, masks)
-    auto = config is None and preset == "auto"
-    if auto and not any(v is not None for v in overrides.values()):
-        config = unfinished_run_config(run_dir, keyframes, seed)  # finish an interrupted run as it began
+    config = options.config
+    auto = config is None and options.preset == "auto"
+    if auto and not options.overrides:
+        config = unfinished_run_config(run_dir, keyframes, options.seed)  # finish an interrupted run as it began
         if config is not None:
             auto = False
-    config = config or load_config(resolve_preset(preset, chosen), **overrides)
+    config = config or load_config(resolve_preset(options.preset, chosen), **options.overrides)
     if run_dir is not None:
         check_writable(Path(run_dir) / "preview.png")  # before the training, not at its first save
+    iterations, seconds = options.iterations, options.seconds
     if iterations is None and seconds is None:
         seconds = DEFAULT_SECONDS[chosen.type]
     # Without a run folder, guides still need a flow cache: a throwaway one, removed afterwards.
     scratch = tempfile.mkdtemp(prefix="reanimate-flow-") if config.needs_flow and run_dir is None else None
     try:
-        inputs, seeds = training_inputs(video, keyframes, config, run_dir or scratch, seed, show_progress)
+        inputs, seeds = training_inputs(video, keyframes, config, run_dir or scratch, options.seed, show_progress)
         previews = preview_indices(len(video), keys) if run_dir else []
         previews = video.read_many(previews) if previews else None
-        trainer = Trainer(config, keyframes, run_dir, chosen, seed, previews, inputs, seeds, precision)
+        trainer = Trainer(config, keyframes, run_dir, chosen, options.seed, previews, inputs, seeds, options.precision)
         say(f"network: preset {config.preset}{' (auto)' if auto else ''} on {chosen}, "
             f"{str(trainer.dtype).removeprefix('torch.')}; {video.width}x{video.height}, {len(keyframes)} keyframe(s)",
             show_progress)
         trainer.train(iterations=iterations, seconds=seconds, show_progress=show_progress)
         # A time budget buys a different number of steps on a busy or slower machine: say how many.
-        repeat = f"; --iterations {trainer.step} repeats this training exactly" if config.lr_schedule == "constant" else ""
+        repeat = f"; `iterations` {trainer.step} repeats this training exactly" if config.lr_schedule == "constant" else ""
         say(f"trained {trainer.step} steps in {trainer.elapsed:.0f} s "
             f"({trainer.step / max(trainer.elapsed, 1e-9):.1f} steps/s){repeat}", show_progress)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-    return trainer.stylizer(precision=render_precision or precision)
+    return trainer.stylizer(precision=render_precision or options.precision)
 
 
 def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
-                  masks: dict[int, Any] | None = None, *, frames: list[int] | None = None,
-                  save_model: PathLike | None = None, overwrite: bool = False, run_dir: PathLike | None = None,
-                  temporal: float | str = "auto", render_batch: int | None = None, precision: str = "auto",
-                  depth: int = 8, alpha: bool = False, show_progress: bool = True, **train_options: Any) -> Path:
-    """Train, save the model into the run folder (and `save_model`), render OUT; see `reanimate.api.stylize`."""
+                  masks: dict[int, Any] | None = None, options: StylizeOptions = StylizeOptions(), *,
+                  device: str = "auto", run_dir: PathLike | None = None, overwrite: bool = False,
+                  show_progress: bool = True) -> Path:
+    """Train, save the model into the run folder (and `save_model`), render OUT; see `reanimate.api.stylize`
+    and `StylizeOptions` (whose values were checked when it was made)."""
     video = as_video(video)
-    parse_strength(temporal)  # a bad --temporal is refused before the training, not after
     check_output_free(out, overwrite)  # refuse before minutes of training, not after
-    check_depth(depth)
-    if alpha:  # refused before the training, not after
+    if options.alpha:  # refused before the training, not after
         check_alpha_output(out)
         painted = {k.index: k.mask for k in load_keyframes(video, keys, masks)}
         unmasked = sorted(index for index, mask in painted.items() if mask is None)
         if unmasked:
-            raise UserError(f"alpha: the layer's alpha comes from the keyframes' masks, and keyframe(s) "
+            raise UserError(f"`alpha`: the layer's alpha comes from the keyframes' masks, and keyframe(s) "
                             f"{', '.join(map(str, unmasked))} have none: give each a mask of what it paints "
-                            "(--mask INDEX=IMAGE; a white image for a whole frame)")
-    if save_model is not None:
-        check_output_free(save_model, overwrite)
+                            "(`masks`; a white image for a whole frame)")
+    if options.save_model is not None:
+        check_output_free(options.save_model, overwrite)
     run_dir = Path(run_dir) if run_dir is not None else work_dir_for(out)
-    model = train_keyframes(video, keys, masks, run_dir=run_dir, precision=precision, show_progress=show_progress,
-                            render_precision=precision_for(precision, depth), **train_options)
+    precision = options.train.precision
+    model = train_keyframes(video, keys, masks, options.train, device=device, run_dir=run_dir,
+                            show_progress=show_progress, render_precision=precision_for(precision, options.depth))
     model.save_pretrained(run_dir / "model", overwrite=True)
     matte = None
-    if alpha:
+    if options.alpha:
         flow = compute_flow(video, run_dir / "flow", model.input_settings.get("flow_side", DEFAULT_FLOW_SIDE),
                             show_progress)
         matte = Matte(painted, flow, video.size)
-    written = model.render(video, out, frames, render_batch, overwrite=overwrite, show_progress=show_progress,
-                           work_dir=run_dir, temporal=temporal, depth=depth, matte=matte)
+    written = model.render(video, out, options.frames, options.render_batch, overwrite=overwrite,
+                           show_progress=show_progress, work_dir=run_dir, temporal=options.temporal,
+                           depth=options.depth, matte=matte)
     # The user's copy last: a run killed before it finds neither output and does the job again;
     # published before the video, the model would make that rerun stop at "already exists".
-    if save_model is not None:
-        model.save_pretrained(save_model, overwrite=overwrite)
+    if options.save_model is not None:
+        model.save_pretrained(options.save_model, overwrite=overwrite)
     say(f"preview and model in {run_dir}", show_progress)
     say(f"wrote {model.written}", show_progress)
     return written

@@ -24,7 +24,7 @@ from reanimate.core.progress import progress, say
 from reanimate.faces.align import fixed_crop, stable_crops
 from reanimate.faces.eyes import find_irises, gaze, smooth_gaze
 from reanimate.faces.landmarks import LandmarkDetector
-from reanimate.faces.motion import DEFAULT_MOTION, MOTION_MODES, drive
+from reanimate.faces.motion import drive
 from reanimate.faces.raster import draw_landmarks
 from reanimate.faces.shots import MARGIN, Shot, find_shots
 from reanimate.io.audio import audio_codec
@@ -32,6 +32,7 @@ from reanimate.io.video import Video, is_video_path, open_video
 from reanimate.io.writer import FrameWriter, check_output_free
 from reanimate.talking_head.generated_portrait import GeneratedPortrait
 from reanimate.talking_head.model import TalkingHeadModel
+from reanimate.talking_head.options import AnimateOptions
 from reanimate.talking_head.portrait import Portrait
 
 CHUNK = 16  # frames rendered at a time: memory stays flat on long drivers
@@ -83,36 +84,32 @@ def warp_size(shot: Shot) -> int:
     return int(np.clip(np.ceil(side / 16) * 16, 128, 512))
 
 
-def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetune_steps: int = 0,
-            finetune_seconds: float | None = None, motion: str = DEFAULT_MOTION, face: int | None = None,
-            paste: bool | None = None, size: int | None = None, side_by_side: bool = False,
-            device: str = "auto", save_person=None, overwrite: bool = False, show_progress: bool = True,
-            audio: str = "driver") -> dict:
-    """See `reanimate.api.animate`."""
+def animate(model_dir, sources, driver, out, options: AnimateOptions = AnimateOptions(), *, device: str = "auto",
+            overwrite: bool = False, show_progress: bool = True) -> dict:
+    """See `reanimate.api.animate` and `AnimateOptions` (whose values were checked when it was made)."""
     from reanimate.core.device import resolve_device
 
-    if motion not in MOTION_MODES:
-        raise UserError(f"--motion {motion!r} must be one of {', '.join(MOTION_MODES)}")
     check_output_free(out, overwrite)
+    save_person = options.save_person
     if save_person is not None:
         if model_dir is None:
-            raise UserError("--save-person keeps a fine-tuned network: it needs --model")
+            raise UserError("`save_person` keeps a fine-tuned network: it needs `model`")
         check_output_free(save_person, overwrite)
     device = resolve_device(device)
     model = (model_dir if isinstance(model_dir, TalkingHeadModel) or model_dir is None
              else TalkingHeadModel.from_pretrained(model_dir, device))
-    if model is None and (finetune_steps or finetune_seconds):
-        raise UserError("fine-tuning needs a network: pass --model, or drop --finetune-steps/--finetune-seconds")
+    if model is None and options.finetunes:
+        raise UserError("fine-tuning needs a network: pass `model`, or drop `finetune_steps`/`finetune_seconds`")
     if save_person is not None and model is not None and model.config.warp_guide:  # refused before the work
-        raise UserError("--save-person keeps the network alone, and a guided model (warp_guide) also needs the "
-                        "shots it warps: animate from the photos and --model instead")
+        raise UserError("`save_person` keeps the network alone, and a guided model (warp_guide) also needs the "
+                        "shots it warps: animate from the photos and `model` instead")
     video = driver if isinstance(driver, Video) else open_video(driver)  # a broken driver fails before the work
-    sound = sound_for(audio, video, sources)
+    sound = sound_for(options.audio, video, sources)
     detector = LandmarkDetector()
-    found = find_shots(sources, shots, detector, face)
-    person = portrait_for(model, found, size, device)
-    if finetune_steps or finetune_seconds:
-        person.finetune(finetune_steps, finetune_seconds, show_progress=show_progress)
+    found = find_shots(sources, options.shots, detector, options.face)
+    person = portrait_for(model, found, options.size, device)
+    if options.finetunes:
+        person.finetune(options.finetune_steps, options.finetune_seconds, show_progress=show_progress)
     if save_person is not None:
         person.save_pretrained(save_person, overwrite=overwrite)
     size = person.size
@@ -120,9 +117,9 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
     if driving.missing:
         say(f"the driver's face was not found in {driving.missing} of {len(video)} frames: the last pose is held "
             "there", show_progress)
-    targets = drive(driving.points, person.shot_points, motion)
+    targets = drive(driving.points, person.shot_points, options.motion)
     looks = driving.looks()
-    paste = person.pastes if paste is None else paste
+    paste = person.pastes if options.paste_back is None else options.paste_back
     picture = None
     bar = progress(len(targets), "animating", "frame", enabled=show_progress)
     writer = FrameWriter(out, video.fps, overwrite=overwrite, like=video, audio=sound, verbose=show_progress)
@@ -132,7 +129,7 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
             pictures = person.pictures(targets[chunk], looks[chunk], driving.crops[chunk], driving.points[chunk],
                                        paste=paste)
             for index, picture in zip(range(chunk.start, chunk.stop), pictures):
-                if side_by_side:
+                if options.side_by_side:
                     picture = _side_by_side(driving.crops[index], draw_landmarks(targets[index], (size, size)),
                                             picture)
                 writer.write(picture, video.frame_name(index))
@@ -141,7 +138,7 @@ def animate(model_dir, sources, driver, out, *, shots: int | None = None, finetu
         say(f"in {person.clamped_frames} frames the motion would have folded the face mesh (an extreme turn): "
             "it was pulled towards a rigid move there", show_progress)
     return {"out": str(out), "frames": len(targets), "driver_frames_without_face": driving.missing,
-            "shots": len(found), "path": person.path, "motion": motion,
+            "shots": len(found), "path": person.path, "motion": options.motion,
             "paste_back": bool(paste), "crop_size": size, "output_size": [picture.shape[1], picture.shape[0]],
             "finetune_steps": person.finetuned_steps, "clamped_frames": person.clamped_frames,
             "mouth_frames": person.mouth_frames, "written": str(writer.written)}
@@ -171,15 +168,15 @@ def sound_for(audio: str, driver: Video, sources) -> Path | None:
     if audio == "source":
         videos = [Path(s) for s in sources if is_video_path(s) and Path(s).is_file()]
         if not videos:
-            raise UserError("--audio source takes the sound of a source video, and every source is a photo")
+            raise UserError("`audio` source takes the sound of a source video, and every source is a photo")
         if audio_codec(videos[0]) is None:
-            raise UserError(f"--audio source: {videos[0]} has no sound")
+            raise UserError(f"`audio` source: {videos[0]} has no sound")
         return videos[0]
     path = Path(audio)
     if not path.is_file():
-        raise UserError(f"--audio {audio!r} is neither {', '.join(AUDIO_CHOICES)} nor a file")
+        raise UserError(f"`audio` {audio!r} is neither {', '.join(AUDIO_CHOICES)} nor a file")
     if audio_codec(path) is None:
-        raise UserError(f"--audio {audio}: the file has no readable sound")
+        raise UserError(f"`audio` {audio}: the file has no readable sound")
     return path
 
 

@@ -16,6 +16,7 @@ from reanimate.io.samples import sample_clip
 from reanimate.io.video import open_video
 from reanimate.io.writer import FrameWriter
 from reanimate.talking_head.animate import animate
+from reanimate.talking_head.options import AnimateOptions
 from reanimate.talking_head.reenact import reenact
 
 
@@ -42,9 +43,10 @@ def run_demo(out="talk-demo", model=None, shots: int = 8, finetune_seconds: floa
     if model is None:
         say("no meta-learned model of real faces is available offline: the shots themselves are warped "
             "(no training)", show_progress)
-    result = animate(model, [out / "source.mp4"], out / "driver.mp4", out / "animated.mp4", shots=shots,
-                     finetune_seconds=finetune_seconds if model is not None else None, motion="absolute",
-                     side_by_side=True, device=device, overwrite=True, show_progress=show_progress)
+    options = AnimateOptions(shots=shots, finetune_seconds=finetune_seconds if model is not None else None,
+                             motion="absolute", side_by_side=True)
+    result = animate(model, [out / "source.mp4"], out / "driver.mp4", out / "animated.mp4", options, device=device,
+                     overwrite=True, show_progress=show_progress)
     # The same fine-tuning budget as the video's, in steps (reenact's shots are its own picks from the first half).
     scores = reenact(clip, shots=shots, model=model, finetune_steps=result["finetune_steps"], out=out, device=device,
                      show_progress=show_progress)

@@ -12,7 +12,7 @@ from reanimate.core.errors import UserError
 from reanimate.faces.align import Crop, face_box
 from reanimate.faces.eyes import find_irises, gaze
 from reanimate.faces.landmarks import LandmarkDetector
-from reanimate.faces.motion import MOTION_MODES, drive
+from reanimate.faces.motion import check_motion, drive
 from reanimate.faces.shots import MARGIN, Shot
 from reanimate.talking_head.portrait import Portrait
 
@@ -34,8 +34,7 @@ class LivePuppet:
     """
 
     def __init__(self, shots: list[Shot], size: int, motion: str = "relative", detector: LandmarkDetector | None = None):
-        if motion not in MOTION_MODES:
-            raise UserError(f"motion {motion!r} must be one of {', '.join(MOTION_MODES)}")
+        check_motion(motion)
         self.motion, self.size = motion, size
         self.reference = shots[0]
         self.portrait = Portrait(shots, size)
