@@ -119,12 +119,12 @@ def test_shots_choose_among_several_faces(tmp_path, detector, carphone_frames):
     two = np.zeros((144, 176 + 132, 3), np.uint8)
     two[:, :176], two[:108, 176:] = big, small
     write_png(tmp_path / "two.png", two)
-    with pytest.raises(UserError, match=r"two.png shows 2 faces \(0: .*choose one with --face N"):
+    with pytest.raises(UserError, match=r"two.png shows 2 faces \(0: .*choose one with `face` N"):
         find_shots([tmp_path / "two.png"], None, detector)
     largest = find_shots([tmp_path / "two.png"], None, detector, face=0)[0]
     other = find_shots([tmp_path / "two.png"], None, detector, face=1)[0]
     assert largest.points[:, 0].max() < 176 < other.points[:, 0].min()
-    with pytest.raises(UserError, match="--face 2 but .* shows 2 face"):
+    with pytest.raises(UserError, match="`face` 2 but .* shows 2 face"):
         find_shots([tmp_path / "two.png"], None, detector, face=2)
     with pytest.raises(UserError, match="does not exist"):
         find_shots([tmp_path / "nope.png"], None, detector)

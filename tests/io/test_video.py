@@ -66,7 +66,7 @@ def test_interrupted_writer_leaves_nothing(tmp_path, frames):
 
 def test_existing_output_is_refused(tmp_path):
     (tmp_path / "v.mp4").write_bytes(b"x")
-    with pytest.raises(UserError, match="--overwrite"):
+    with pytest.raises(UserError, match="`overwrite`"):
         FrameWriter(tmp_path / "v.mp4", fps=25)
 
 

@@ -105,7 +105,7 @@ def test_sources_must_show_one_face(tmp_path, detector, carphone_frames):
     with pytest.raises(UserError, match="two.png shows 2 faces"):
         load_shots([tmp_path / "two.png"], 32, 1, detector)
     write_png(tmp_path / "one.png", carphone_frames[30])
-    with pytest.raises(UserError, match="--shots 3 but the sources give only 1"):
+    with pytest.raises(UserError, match="`shots` 3 but the sources give only 1"):
         load_shots([tmp_path / "one.png"], 32, 3, detector)
     crops, points = load_shots([tmp_path / "one.png"], 32, 1, detector)
     assert crops[0].shape == (32, 32, 3) and points.shape == (1, 68, 2)
@@ -144,7 +144,7 @@ def test_evaluation_table_has_ff_ft_and_copy(tmp_path, tiny_model):
     assert set(rows) == {(m, t) for m in ("FF", "FT", "copy") for t in (1, 2)}
     assert all(r["images"] == 6 and -1 <= r["ssim"] <= 1 and r["fid"] >= 0 for r in rows.values())
     assert "FF" in format_table(result)
-    with pytest.raises(UserError, match="lower --shots"):
+    with pytest.raises(UserError, match="lower `shots`"):
         evaluate(tmp_path / "model", tmp_path / "syn", shots=(32,), targets=3, device="cpu", show_progress=False)
 
 
@@ -160,5 +160,5 @@ def test_reenactment_table_has_generator_rows_with_a_model(tmp_path, tiny_model,
     methods = [row["method"] for row in result["rows"]]
     assert methods == ["copy (first shot)", "copy (nearest shot)", "warp", "generator FF", "generator FT"]
     assert all(-1 <= row["ssim"] <= 1 for row in result["rows"])
-    with pytest.raises(UserError, match="--shots 0 must be at least 1"):
+    with pytest.raises(UserError, match="`shots` 0 must be at least 1"):
         reenact(tmp_path / "talk.mp4", shots=0)

@@ -34,7 +34,7 @@ class Command(click.Command):
         with worded(lambda text: as_flags(text, self)):
             try:
                 return super().invoke(ctx)
-            except UserError as exc:
+            except (UserError, FloatingPointError) as exc:  # the two kinds whose text is shown as it is
                 exc.args = (as_flags(str(exc), self),)
                 raise
 

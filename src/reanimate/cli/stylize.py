@@ -107,14 +107,14 @@ def export(model, onnx_out, no_check, overwrite):
 @click.option("--out", required=True, help="Folder for results.csv, results.png and best.yaml.")
 @click.option("--grid", default=None,
               help="Settings to try (default: 'patch_size=32,48; batch_size=20,40; lr=2e-4,4e-4; resblocks=3,7').")
-@click.option("--seconds-per-setting", type=float, default=30.0, show_default=True)
+@click.option("--seconds-per-setting", "seconds", type=float, default=30.0, show_default=True)
 @click.option("--preset", default="fast", show_default=True, help="The configuration the grid varies.")
 @click.option("--guide", type=click.Choice(["none", "gauss"]), default=None)
 @click.option("--filter-input", is_flag=True, default=None)
 @click.option("--seed", type=int, default=0, show_default=True)
 @DEVICE
 @QUIET
-def tune(video, keys, holdout, masks, out, grid, seconds_per_setting, preset, guide, filter_input, seed, device,
+def tune(video, keys, holdout, masks, out, grid, seconds, preset, guide, filter_input, seed, device,
          quiet):
     """Grid search over Wp, Nb, learning rate and Nr, scored on held-out painted frames.
 
@@ -127,7 +127,7 @@ def tune(video, keys, holdout, masks, out, grid, seconds_per_setting, preset, gu
     from reanimate import api
 
     result = api.tune(video, index_pairs(keys, "--key"), index_pairs(holdout, "--holdout"), out,
-                      index_pairs(masks, "--mask"), grid=grid, seconds=seconds_per_setting, preset=preset,
+                      index_pairs(masks, "--mask"), grid=grid, seconds=seconds, preset=preset,
                       device=device, seed=seed, show_progress=not quiet, guide=guide, filter_input=filter_input)
     best = result["best"]
     click.echo(f"best: patch_size={best['patch_size']} batch_size={best['batch_size']} lr={best['lr']:g} "

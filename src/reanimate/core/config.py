@@ -57,6 +57,6 @@ def load_preset(cls: type[T], preset: str, preset_dir: Path, overrides: dict[str
     elif preset in names:
         data, name = load_yaml(preset_dir / f"{preset}.yaml"), preset
     else:
-        raise UserError(f"--preset {preset!r} is neither a preset ({', '.join(names)}) nor a YAML file")
+        raise UserError(f"`preset` {preset!r} is neither a preset ({', '.join(names)}) nor a YAML file")
     data = {"preset": name, **data, **{k: v for k, v in overrides.items() if v is not None}}
     return from_dict(cls, data, f"preset {preset}")

@@ -26,18 +26,18 @@ def resolve_device(name: "str | torch.device" = "auto") -> "torch.device":
         return torch.device("cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise UserError(f"--device {name}: no CUDA GPU is visible to PyTorch here; use --device cpu or auto")
+            raise UserError(f"`device` {name}: no CUDA GPU is visible to PyTorch here; use `device` cpu or auto")
         _, _, index = name.partition(":")
         if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
-            raise UserError(f"--device {name}: this machine has CUDA devices 0..{torch.cuda.device_count() - 1}")
+            raise UserError(f"`device` {name}: this machine has CUDA devices 0..{torch.cuda.device_count() - 1}")
         return torch.device(name)
     if name == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise UserError("--device mps: Apple MPS is not available here; use --device cpu or auto")
+            raise UserError("`device` mps: Apple MPS is not available here; use `device` cpu or auto")
         return torch.device("mps")
     if name == "cpu":
         return torch.device("cpu")
-    raise UserError(f"--device {name!r} is not one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")
+    raise UserError(f"`device` {name!r} is not one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")
 
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -67,7 +67,7 @@ def compute_dtype(precision: str, device: "torch.device", training: bool = False
     import torch
 
     if precision not in PRECISIONS:
-        raise UserError(f"--precision {precision!r} must be one of {', '.join(PRECISIONS)}")
+        raise UserError(f"`precision` {precision!r} must be one of {', '.join(PRECISIONS)}")
     if precision == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if training else torch.float16

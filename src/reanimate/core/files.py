@@ -148,7 +148,7 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     if path.parent.is_dir():
         remove_stale_temps(path)  # first, so that a folder a killed swap moved aside counts as existing
     if path.exists() and not overwrite:
-        raise UserError(f"{path} already exists: choose another path or pass --overwrite")
+        raise UserError(f"{path} already exists: choose another path or pass `overwrite`")
     tmp = temp_beside(path, folder=True)
     try:
         with naming_target(path):

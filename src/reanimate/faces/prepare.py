@@ -50,13 +50,13 @@ class PrepareSettings:
 
     def __post_init__(self):
         if self.size < 32:
-            raise UserError(f"--size {self.size} is too small: use at least 32 (the paper uses 256)")
+            raise UserError(f"`size` {self.size} is too small: use at least 32 (the paper uses 256)")
         if not 0 <= self.margin <= 2:
-            raise UserError(f"--margin {self.margin} must lie between 0 and 2 (a fraction of the face size)")
+            raise UserError(f"`margin` {self.margin} must lie between 0 and 2 (a fraction of the face size)")
         if self.smooth < 0 or self.box_smooth < 0:
             raise UserError("smoothing sigmas must be >= 0")
         if self.every < 1 or self.max_frames < 0:
-            raise UserError("--every must be >= 1 and --max-frames >= 0")
+            raise UserError("`every` must be >= 1 and `max_frames` >= 0")
 
 
 def find_videos(src: Path) -> list[Path]:

@@ -38,7 +38,7 @@ def write_dataset_sheet(dataset: str | os.PathLike, out: str | os.PathLike, clip
                         cell: int = 128) -> Path:
     """Check the arguments, draw the sheet of the dataset folder and save it as a PNG."""
     if clips < 1 or frames < 1 or cell < 16:
-        raise UserError("--clips and --frames must be at least 1, --cell at least 16")
+        raise UserError("`clips` and `frames` must be at least 1, `cell` at least 16")
     data = FaceDataset(dataset)
     if not len(data):
         raise UserError(f"{dataset} holds no clips (every video failed or had no face): nothing to show")

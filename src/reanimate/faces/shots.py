@@ -53,11 +53,11 @@ def _photo_shot(path: Path, detector: LandmarkDetector, face: int | None) -> Sho
     if face is None and len(boxes) > 1:
         listing = ", ".join(f"{i}: {int(b[2] - b[0])} px wide at x={int(b[0])}, y={int(b[1])}"
                             for i, b in enumerate(boxes))
-        raise UserError(f"{path} shows {len(boxes)} faces ({listing}); choose one with --face N "
+        raise UserError(f"{path} shows {len(boxes)} faces ({listing}); choose one with `face` N "
                         "(0 = the largest)")
     index = face or 0
     if not 0 <= index < len(boxes):
-        raise UserError(f"--face {index} but {path} shows {len(boxes)} face(s): use 0 to {len(boxes) - 1}")
+        raise UserError(f"`face` {index} but {path} shows {len(boxes)} face(s): use 0 to {len(boxes) - 1}")
     return Shot(image, detector.landmarks(gray, boxes[index]), str(path))
 
 
@@ -82,9 +82,9 @@ def find_shots(sources: list[str | os.PathLike], count: int | None = None, detec
         face: which face of a photo with several (0 = the largest); None refuses such photos.
     """
     if not sources:
-        raise UserError("give at least one photo or video of the person (--source)")
+        raise UserError("give at least one photo or video of the person (`sources`)")
     if count is not None and count < 1:
-        raise UserError(f"--shots {count} must be at least 1")
+        raise UserError(f"`shots` {count} must be at least 1")
     detector = detector or LandmarkDetector()
     shots: list[Shot] = []
     for source in map(Path, sources):
@@ -97,7 +97,7 @@ def find_shots(sources: list[str | os.PathLike], count: int | None = None, detec
     if count is None:
         count = min(len(shots), DEFAULT_SHOTS)
     if len(shots) < count:
-        raise UserError(f"--shots {count} but the sources give only {len(shots)} face(s): add photos or lower --shots")
+        raise UserError(f"`shots` {count} but the sources give only {len(shots)} face(s): add photos or lower `shots`")
     small = [s for s in shots if s.face_size < MIN_FACE]
     if small:
         raise UserError(f"the face in {small[0].source} is {small[0].face_size:.0f} px across: at least {MIN_FACE} px "

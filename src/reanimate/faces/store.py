@@ -110,16 +110,16 @@ def write_dataset_header(root: Path, kind: str, size: int, settings: dict) -> No
     if path.exists():
         existing = read_header(root)
         if existing.get("kind") != kind:
-            raise UserError(f"{root} already holds a {existing.get('kind')} face dataset: choose another --out folder")
+            raise UserError(f"{root} already holds a {existing.get('kind')} face dataset: choose another `out` folder")
         before = {"size": existing.get("size"), **existing.get("settings", {})}
         now = {"size": size, **settings}
         differ = [f"{k} {before.get(k)} there, {now[k]} now" for k in now if before.get(k) != now[k]]
         if differ:
             raise UserError(f"{root} was made with other settings ({'; '.join(differ)}): use the same settings "
-                            "to resume, or another --out folder")
+                            "to resume, or another `out` folder")
         return
     if root.exists() and any(root.iterdir()):
-        raise UserError(f"{root} is not empty and is not a reanimate face dataset: choose a new --out folder")
+        raise UserError(f"{root} is not empty and is not a reanimate face dataset: choose a new `out` folder")
     root.mkdir(parents=True, exist_ok=True)
     write_json(path, header)
 

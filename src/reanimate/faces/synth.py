@@ -337,11 +337,11 @@ def synth_dataset(out, identities: int = 8, frames: int = 64, videos_per_identit
                   seed: int = 0, fps: float = 25.0, show_progress: bool = True) -> dict:
     """Write a face dataset of synthetic talking identities (see `reanimate.api.synth_faces`)."""
     if identities < 1 or frames < 1 or videos_per_identity < 1:
-        raise UserError("--identities, --frames and --videos-per-identity must be at least 1")
+        raise UserError("`identities`, `frames` and `videos_per_identity` must be at least 1")
     if size < 32:
-        raise UserError(f"--size {size} is too small: use at least 32")
+        raise UserError(f"`size` {size} is too small: use at least 32")
     if seed < 0:
-        raise UserError(f"--seed {seed} must be >= 0")
+        raise UserError(f"`seed` {seed} must be >= 0")
     root = Path(out)
     settings = {"identities": identities, "frames": frames, "videos_per_identity": videos_per_identity,
                 "seed": seed, "fps": fps}

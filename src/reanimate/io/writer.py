@@ -30,9 +30,9 @@ def check_output_free(path: str | os.PathLike, overwrite: bool) -> None:
         remove_stale_temps(path)  # first: a folder a killed swap moved aside counts as existing
     taken = sequence_files(path)  # the numbers follow the input's: any frame of the sequence's name counts
     if taken and not overwrite:
-        raise UserError(f"{taken[0]} already exists: choose another --out or pass --overwrite")
+        raise UserError(f"{taken[0]} already exists: choose another `out` or pass `overwrite`")
     if path.exists() and not overwrite:
-        raise UserError(f"{path} already exists: choose another --out or pass --overwrite")
+        raise UserError(f"{path} already exists: choose another `out` or pass `overwrite`")
     check_writable(path if sequence_pattern(path) is None else path.parent / "frame.png")
 
 
@@ -217,7 +217,7 @@ class FrameWriter:
         files = sorted(self._tmp.iterdir())
         taken = [f.name for f in files if (self.out.parent / f.name).exists()]
         if taken and not self.overwrite:
-            raise UserError(f"{self.out.parent / taken[0]} already exists: choose another --out or pass --overwrite")
+            raise UserError(f"{self.out.parent / taken[0]} already exists: choose another `out` or pass `overwrite`")
         for file in files:
             publish_mode(file)
             os.replace(file, self.out.parent / file.name)

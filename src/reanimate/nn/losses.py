@@ -91,8 +91,8 @@ def _load_state_dict(source: str | None, default_url: str, what: str, option: st
         try:
             return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=True, weights_only=True)
         except Exception as exc:  # network errors come in many types
-            raise UserError(f"cannot download {what} weights from {url} ({brief(exc)}): pass a local file with "
-                            f"{option} PATH or use the offline 'inception' backbone") from exc
+            raise UserError(f"cannot download {what} weights from {url} ({brief(exc)}): pass a local file as "
+                            f"{option} or use the offline 'inception' backbone") from exc
     path = Path(os.path.expanduser(source))
     if not path.is_file():
         raise UserError(f"{what} weights {path} do not exist")
@@ -144,7 +144,7 @@ class VGGFeatures(nn.Module):
     """
 
     def __init__(self, arch: str, taps: tuple[int, ...], weights: str | None = None, face: bool = False,
-                 default_url: str = VGG19_URL, option: str = "--vgg19-weights"):
+                 default_url: str = VGG19_URL, option: str = "`vgg19_weights`"):
         super().__init__()
         plan = _VGG_PLANS[arch]
         self.taps = tuple(taps)
@@ -192,7 +192,7 @@ def VGG19Features(weights: str | None = None, taps: tuple[int, ...] = (0, 3, 5))
 
 def VGGFaceFeatures(weights: str | None = None, taps: tuple[int, ...] = (1, 6, 11, 18, 25)) -> VGGFeatures:
     """VGG-Face (Parkhi et al. 2015, a VGG16), relu1_1 .. relu5_1 as in Zakharov et al."""
-    return VGGFeatures("vgg16", taps, weights, face=True, default_url=VGGFACE_URL, option="--vggface-weights")
+    return VGGFeatures("vgg16", taps, weights, face=True, default_url=VGGFACE_URL, option="`vggface_weights`")
 
 
 def build_backbone(name: str, vgg19_weights: str | None = None) -> nn.Module | None:

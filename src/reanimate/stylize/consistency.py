@@ -48,9 +48,9 @@ def parse_strength(value: str | float | None) -> float | str:
     try:
         strength = float(value)
     except (TypeError, ValueError):
-        raise UserError(f"--temporal {value!r} must be auto, off or a strength from 0 to {MAX_STRENGTH}") from None
+        raise UserError(f"`temporal` {value!r} must be auto, off or a strength from 0 to {MAX_STRENGTH}") from None
     if not 0.0 <= strength <= MAX_STRENGTH:
-        raise UserError(f"--temporal {strength} must be from 0 to {MAX_STRENGTH} (or auto, or off)")
+        raise UserError(f"`temporal` {strength} must be from 0 to {MAX_STRENGTH} (or auto, or off)")
     return strength
 
 

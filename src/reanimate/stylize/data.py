@@ -36,7 +36,7 @@ def valid_centres(mask: np.ndarray | None, shape: tuple[int, int], patch: int, e
     half = patch // 2
     if height < patch or width < patch:
         raise UserError(f"frames of {width}x{height} are smaller than the {patch}x{patch} training patch: "
-                        "use a smaller --patch-size")
+                        "use a smaller `patch_size`")
     allowed = np.zeros(shape, bool)
     allowed[half:height - (patch - half) + 1, half:width - (patch - half) + 1] = True
     if mask is not None:
@@ -67,7 +67,7 @@ class PatchSampler:
             centres = valid_centres(mask, tuple(tensor.shape[1:]), patch, erosion)
             if centres.size == 0:
                 raise UserError(f"the mask of {name} is empty after eroding it by {patch // 2 + erosion} px "
-                                "(half a patch): paint a larger white region or use a smaller --patch-size")
+                                "(half a patch): paint a larger white region or use a smaller `patch_size`")
             self.centres.append(centres)
         # A keyframe is picked in proportion to its trainable area, so every valid pixel is equally likely.
         counts = np.array([c.size for c in self.centres], dtype=np.float64)
@@ -109,10 +109,10 @@ def load_keyframes(video, keys: dict, masks: dict | None = None) -> list[Keyfram
     """
     masks = masks or {}
     if not keys:
-        raise UserError("at least one keyframe is needed: pass --key INDEX=PAINTED.png")
+        raise UserError("at least one keyframe is needed: `keys` must map a frame index to its painted image")
     for index in masks:
         if index not in keys:
-            raise UserError(f"--mask {index}=... has no keyframe: masks belong to keyframes (--key {index}=...)")
+            raise UserError(f"`masks` has frame {index} but `keys` does not: a mask belongs to a keyframe")
     for index in keys:
         if not 0 <= index < len(video):
             raise UserError(f"keyframe {index} is out of range: {video.path} has frames 0..{len(video) - 1}")

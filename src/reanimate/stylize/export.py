@@ -53,7 +53,7 @@ def export_onnx(model: str | os.PathLike, out: str | os.PathLike, overwrite: boo
     if out.suffix.lower() != ".onnx":
         raise UserError(f"{out}: an ONNX model file must end in .onnx")
     if out.exists() and not overwrite:
-        raise UserError(f"{out} already exists: pass --overwrite to replace it")
+        raise UserError(f"{out} already exists: pass `overwrite` to replace it")
     check_writable(out)
     generator = Stylizer.from_pretrained(model, "cpu", "fp32").generator  # float32, as it was saved
     data = to_onnx_bytes(generator)

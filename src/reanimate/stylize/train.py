@@ -95,7 +95,7 @@ class Trainer:
                  device: str = "auto", seed: int = 0, preview_frames: dict[int, np.ndarray] | None = None,
                  inputs: InputBuilder | None = None, seeds: list[Seeds] | None = None, precision: str = "auto"):
         if not keyframes:
-            raise UserError("at least one keyframe is needed: pass --key INDEX=PAINTED.png")
+            raise UserError("at least one keyframe is needed: `keyframes` is empty")
         self.config, self.keyframes, self.seed = config, keyframes, seed
         self.device = resolve_device(device)
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -174,7 +174,7 @@ class Trainer:
         if not torch.isfinite(total):
             raise FloatingPointError(f"the loss became {total.item()} at step {self.step} "
                                      f"({', '.join(f'{k}={v.item():.4g}' for k, v in losses.items())}): "
-                                     "lower --lr")
+                                     "lower `lr`")
         self.opt_g.zero_grad(set_to_none=True)
         total.backward()
         self.opt_g.step()

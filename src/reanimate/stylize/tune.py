@@ -44,14 +44,14 @@ def parse_grid(spec: str) -> list[dict[str, Any]]:
         name, sep, values = part.partition("=")
         name = ALIASES.get(name.strip().lower(), name.strip().lower())
         if not sep or name not in DIMENSIONS:
-            raise UserError(f"--grid part {part!r} must look like patch_size=32,48 "
+            raise UserError(f"`grid` part {part!r} must look like patch_size=32,48 "
                             f"(dimensions: {', '.join(DIMENSIONS)})")
         try:
             axes[name] = [DIMENSIONS[name](v) for v in re.split(r"[,\s]+", values.strip()) if v]
         except ValueError as exc:
-            raise UserError(f"--grid {name}: {exc}") from exc
+            raise UserError(f"`grid` {name}: {exc}") from exc
         if not axes[name]:
-            raise UserError(f"--grid {name} has no values")
+            raise UserError(f"`grid` {name} has no values")
     names = list(axes)
     return [dict(zip(names, combo)) for combo in itertools.product(*(axes[n] for n in names))]
 
@@ -122,16 +122,16 @@ def tune(base: StylizeConfig, keyframes: list[Keyframe], holdout: dict[int, np.n
         raise UserError(f"held-out frame {overlap[0]} is also a keyframe: a held-out frame must be one the "
                         "network never trains on")
     if not holdout:
-        raise UserError("give at least one held-out frame with its painted truth: --holdout 60=painted60.png")
+        raise UserError("give at least one held-out frame with its painted truth in `holdout` (60: painted60.png)")
     if seconds < MIN_SECONDS:
-        raise UserError(f"--seconds-per-setting {seconds:g} is too small to train at all: use at least "
+        raise UserError(f"`seconds` {seconds:g} is too small to train at all: use at least "
                         f"{MIN_SECONDS:g} s (the paper's search used 30-60 s per setting)")
     configs = {}
     for setting in grid:  # every setting is checked before any of them trains
         try:
             configs[_key(base, setting)] = dataclasses.replace(base, **setting)
         except ValueError as exc:
-            raise UserError(f"--grid setting {setting}: {exc}") from exc
+            raise UserError(f"`grid` setting {setting}: {exc}") from exc
     out.mkdir(parents=True, exist_ok=True)
     holdout_inputs = inputs.many(holdout)
     csv_path = out / "results.csv"
@@ -155,7 +155,7 @@ def tune(base: StylizeConfig, keyframes: list[Keyframe], holdout: dict[int, np.n
             _write_csv(csv_path, rows)
             if trainer.step < 10:
                 say(f"warning: {setting} made only {trainer.step} steps in {seconds:g} s: its score means little; "
-                    "raise --seconds-per-setting", show_progress)
+                    "raise `seconds`", show_progress)
             bar.set_postfix_str(f"last L1 {scores['l1']:.4f}, best {min(r['l1'] for r in rows):.4f}")
             bar.update(seconds)
     wanted = {_key(base, s) for s in grid}

@@ -32,11 +32,11 @@ def evaluate(model_dir, dataset, shots=(1, 8, 32), targets: int = 8, finetune_st
     if not usable:
         longest = max((c.frames for c in data.clips), default=0)
         raise UserError(f"no clip of {dataset} has {targets} targets + {max(shots)} shots = {targets + max(shots)} "
-                        f"frames (the longest has {longest}): lower --shots or --targets")
+                        f"frames (the longest has {longest}): lower `shots` or `targets`")
     usable = usable[:max_videos]
     if len(usable) * targets < 2:
         raise UserError(f"FID needs at least 2 images per setting: {len(usable)} video(s) x {targets} target(s); "
-                        "raise --targets or --max-videos")
+                        "raise `targets` or `max_videos`")
     describe, pool = FaceDescriptor(), InceptionPool(device)
     rows, methods = [], (("FF", 0), ("FT", finetune_steps)) if finetune_steps else (("FF", 0),)
     bar = progress(len(usable) * len(shots) * len(methods), "evaluating", "avatar", enabled=show_progress)

@@ -183,8 +183,8 @@ class Avatar:
     def save_pretrained(self, folder: str | os.PathLike, overwrite: bool = False) -> Path:
         """The person as a model folder: generator weights and ψ (no embedder or shots needed later)."""
         if self.guided:
-            raise UserError("--save-person keeps the network alone, and a guided model (warp_guide) also needs "
-                            "the shots it warps: animate from the photos and --model instead")
+            raise UserError("`save_person` keeps the network alone, and a guided model (warp_guide) also needs "
+                            "the shots it warps: animate from the photos and `model` instead")
         state = {f"generator.{k}": v for k, v in self.generator.state_dict().items()} | {"psi": self.psi.detach()}
         meta = {"kind": PERSON_KIND, "version": 1, "model": self.model.config.model_dict(),
                 "finetuned_steps": self.finetuned_steps}

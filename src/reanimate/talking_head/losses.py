@@ -71,4 +71,4 @@ def check_finite(terms: dict[str, torch.Tensor], step: int, part: str) -> None:
         if not torch.isfinite(value).all():
             raise NonFiniteLoss(f"step {step}: the {part} loss term '{name}' became {value.item()}; training "
                                 "stopped and the last good training state is kept. Lower the learning rates "
-                                "(--lr-g/--lr-d) or the term's weight, and run again to resume from it")
+                                "(`lr_g`/`lr_d`) or the term's weight, and run again to resume from it")

@@ -63,7 +63,7 @@ def reenact(video: str | os.PathLike | Video, *, shots: int = 8, size: int = 256
     import cv2
 
     if shots < 1:
-        raise UserError(f"--shots {shots} must be at least 1")
+        raise UserError(f"`shots` {shots} must be at least 1")
     video = video if isinstance(video, Video) else open_video(video)
     frames = [f for _, f in video.frames()]
     detector = LandmarkDetector()
@@ -73,7 +73,7 @@ def reenact(video: str | os.PathLike | Video, *, shots: int = 8, size: int = 256
     driven = [i for i in range(half, len(frames)) if track.found[i]]
     if len(first) < shots or len(driven) < 2:
         raise UserError(f"{video.path}: a face is found in {len(first)} frames of the first half and {len(driven)} "
-                        f"of the second; self-reenactment needs {shots} and 2: use a longer clip or fewer --shots")
+                        f"of the second; self-reenactment needs {shots} and 2: use a longer clip or fewer `shots`")
     picks = first[np.unique(np.linspace(0, len(first) - 1, shots).round().astype(int))]
     people = [Shot(frames[i], track.points[i], f"frame {i}") for i in picks]
     _, shot_images, shot_points = crop_shots(people, size)
