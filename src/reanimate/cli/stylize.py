@@ -226,7 +226,7 @@ def metrics(output, video, truth, work_dir, as_json, quiet):
 @click.option("--preset", default=None, help="Network preset (default: fast on CPU, paper on GPU).")
 @DEVICE
 @QUIET
-def demo(out, clip, style, train_seconds, iterations, preset, device, quiet):
+def demo(out, clip, style, seconds, iterations, preset, device, quiet):
     """Restyle a real sample clip from one keyframe painted by an OpenCV filter.
 
     Writes OUT/stylized.mp4, OUT/contact-sheet.png (input | filter | output at several frames)
@@ -234,5 +234,5 @@ def demo(out, clip, style, train_seconds, iterations, preset, device, quiet):
     """
     from reanimate import api
 
-    api.demo(out, clip=clip, style=style, device=device, seconds=train_seconds, iterations=iterations, preset=preset,
+    api.demo(out, clip=clip, style=style, device=device, seconds=seconds, iterations=iterations, preset=preset,
              show_progress=not quiet)
