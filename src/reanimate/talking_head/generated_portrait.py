@@ -14,9 +14,10 @@ from reanimate.faces.paste import paste_face
 from reanimate.faces.shots import Shot, crop_shots
 from reanimate.talking_head.fewshot import Avatar, landmark_images
 from reanimate.talking_head.model import TalkingHeadModel
+from reanimate.talking_head.portrait import AvatarCounts
 
 
-class GeneratedPortrait:
+class GeneratedPortrait(AvatarCounts):
     """The first shot's photo with a face the few-shot `Avatar` draws at targets.
 
     Args:
@@ -52,14 +53,6 @@ class GeneratedPortrait:
     @property
     def finetuned_steps(self) -> int:
         return self.avatar.finetuned_steps
-
-    @property
-    def clamped_frames(self) -> int:
-        return self.avatar.clamped_frames
-
-    @property
-    def mouth_frames(self) -> int:
-        return self.avatar.mouth_frames
 
     @property
     def pastes(self) -> bool:

@@ -43,7 +43,21 @@ def irises_of(shot: Shot) -> np.ndarray:
     return find_irises(cv2.cvtColor(shot.frame, cv2.COLOR_RGB2GRAY), shot.points)
 
 
-class Portrait:
+class AvatarCounts:
+    """What a portrait reports of the avatar that draws its face (`self.avatar`), for `animate`'s summary."""
+
+    @property
+    def clamped_frames(self) -> int:
+        """Frames whose motion would have folded the face mesh (pulled towards a rigid move there)."""
+        return self.avatar.clamped_frames
+
+    @property
+    def mouth_frames(self) -> int:
+        """Frames whose mouth inside came from another face."""
+        return self.avatar.mouth_frames
+
+
+class Portrait(AvatarCounts):
     """The first shot's photo, moved to target landmarks; other shots lend their faces.
 
     Targets come in face-crop coordinates (`shots[0].crop(size)`, where the motion modes of
@@ -85,14 +99,6 @@ class Portrait:
     def to_stage(self, points: np.ndarray) -> np.ndarray:
         """Face-crop coordinates -> stage pixels."""
         return self.crop.invert(points) - self.offset
-
-    @property
-    def clamped_frames(self) -> int:
-        return self.avatar.clamped_frames
-
-    @property
-    def mouth_frames(self) -> int:
-        return self.avatar.mouth_frames
 
     def render(self, target: np.ndarray, look: np.ndarray | None = None, driver_crop: np.ndarray | None = None,
                driver_points: np.ndarray | None = None) -> np.ndarray:
