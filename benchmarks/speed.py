@@ -37,8 +37,8 @@ from reanimate.stylize.config import load_config, resolve_preset
 from reanimate.stylize.data import Keyframe
 from reanimate.stylize.filters import watercolor
 from reanimate.stylize.job import train_keyframes
-from reanimate.stylize.options import TrainOptions
 from reanimate.stylize.model import Generator
+from reanimate.stylize.options import TrainOptions
 from reanimate.stylize.pipeline import Stylizer
 from reanimate.stylize.train import Trainer
 

@@ -16,7 +16,7 @@ def test_names_become_the_commands_flags():
     assert as_flags("`perceptual_backbone` 'x'", stylize) == "--perceptual 'x'"
     assert as_flags("`masks`; and `video`", stylize) == "--mask; and VIDEO"
     assert as_flags("`adapt` with `motion` adapted", animate) == "--no-adapt with --motion adapted"
-    assert as_flags("`finetune_steps` and `some_option`", animate) == "--finetune-steps and --some-option"
+    assert as_flags("`finetune_steps` and `some_option`", animate) == "--finetune-steps and `some_option`"
     assert as_flags("see `faces.eyes` and `Portrait`", animate) == "see `faces.eyes` and `Portrait`"  # not names
 
 

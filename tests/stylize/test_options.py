@@ -18,7 +18,7 @@ def test_keywords_go_to_their_objects():
     ({"seconds": 5, "iterations": 5}, "either `iterations` N or `seconds` S"),
     ({"iterations": -1}, "`iterations` -1"),
     ({"temporal": "lots"}, "temporal"),
-    ({"depth": 12}, "depth 12"),
+    ({"depth": 12}, "`depth` 12"),
     ({"render_batch": 0}, "`render_batch` 0"),
 ])
 def test_bad_values_are_refused_before_any_work(options, message):

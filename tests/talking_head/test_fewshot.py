@@ -14,7 +14,6 @@ from reanimate.metrics.fid import InceptionPool, frechet_distance
 from reanimate.metrics.identity import FaceDescriptor, cosine, distance
 from reanimate.metrics.image import ssim
 from reanimate.talking_head.animate import animate
-from reanimate.talking_head.options import AnimateOptions
 from reanimate.talking_head.config import load_config
 from reanimate.talking_head.evaluate import evaluate, format_table
 from reanimate.talking_head.fewshot import (
@@ -24,6 +23,7 @@ from reanimate.talking_head.fewshot import (
     load_shots,
 )
 from reanimate.talking_head.model import TalkingHeadModel
+from reanimate.talking_head.options import AnimateOptions
 
 
 @pytest.fixture(scope="module")

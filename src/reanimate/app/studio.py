@@ -329,10 +329,15 @@ class Studio:
 
     def _train_until_stopped(self, trainer) -> None:
         def step() -> dict[str, float]:
-            started = time.perf_counter()
+            # The loop adds this whole call to the training time; waiting for a snapshot to let go of the
+            # lock, and the status update, are not training: they come off the clock here.
+            called = time.perf_counter()
             with self._step_lock:
+                started = time.perf_counter()
                 losses = trainer.train_step()
-            self._record(trainer, losses, trainer.elapsed + time.perf_counter() - started)
+                took = time.perf_counter() - started
+            self._record(trainer, losses, trainer.elapsed + took)
+            trainer.elapsed -= time.perf_counter() - called - took
             return losses
 
         # Previews (a few full-frame renders) and saves take the cores too: they run inside the turn, so

@@ -14,8 +14,8 @@ from reanimate.faces.landmarks import LandmarkDetector
 from reanimate.faces.motion import DEFAULT_MOTION
 from reanimate.faces.shots import find_shots
 from reanimate.talking_head.animate import animate, warp_size
-from reanimate.talking_head.options import AnimateOptions
 from reanimate.talking_head.live import LivePuppet
+from reanimate.talking_head.options import AnimateOptions
 
 
 class TalkingHead:

@@ -309,7 +309,7 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
         def on_use_photos(files, face, request: gr.Request):
             files = files or []
             return sessions.talk(request).set_photos([getattr(f, "name", f) for f in files],
-                                                          None if face is None else int(face))
+                                                     None if face is None else int(face))
 
         @_friendly
         def on_animate(file, use_sample, mode, model_path, side, request: gr.Request,

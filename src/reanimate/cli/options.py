@@ -13,7 +13,8 @@ NAME = re.compile(r"`([a-z][a-z0-9_]*)`")
 
 def as_flags(text: str, command: click.Command) -> str:
     """A library message in the command's words: each backticked parameter name (`finetune_steps`)
-    becomes the flag that sets it (--finetune-steps), or an argument's metavar (VIDEO)."""
+    becomes the flag that sets it (--finetune-steps), or an argument's metavar (VIDEO); a name the
+    command has no flag for stays as it is."""
     params = {param.name: param for param in command.params}
 
     def flag(match: re.Match) -> str:
@@ -22,7 +23,7 @@ def as_flags(text: str, command: click.Command) -> str:
             return max(param.opts, key=len)  # --train-seconds, not a short alias
         if isinstance(param, click.Argument):
             return param.human_readable_name
-        return "--" + match.group(1).replace("_", "-")  # the library's names are the flags' by default
+        return match.group(0)  # not this command's: left as the library named it, never a made-up flag
 
     return NAME.sub(flag, text)
 

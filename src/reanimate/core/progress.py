@@ -6,7 +6,10 @@ from contextlib import contextmanager
 
 from tqdm.auto import tqdm
 
-_wording: list[Callable[[str], str]] = []  # how messages name options: the CLI's flags while a command runs
+# How messages name options: the CLI's flags while a command runs. Process-wide, not a ContextVar, so
+# that the threads a command starts (decoders, the studio's training) speak its words too; one CLI
+# command runs in a process.
+_wording: list[Callable[[str], str]] = []
 
 
 @contextmanager
@@ -28,4 +31,6 @@ def progress(total=None, desc: str = "", unit: str = "it", enabled: bool = True,
 def say(message: str, enabled: bool = True) -> None:
     """One line for the user on stderr (stdout stays clean for --json output)."""
     if enabled:
-        tqdm.write(_wording[-1](message) if _wording else message, file=sys.stderr)
+        for words in _wording[-1:]:  # a slice, not an index: another thread may end its wording meanwhile
+            message = words(message)
+        tqdm.write(message, file=sys.stderr)

@@ -5,12 +5,14 @@ meta-learning (`talking_head.meta_train`) and few-shot fine-tuning (`talking_hea
 give `train_loop` a function that does one update. The loop keeps the books the same way for all:
 the budget (steps or seconds of training, resumed parts included), the progress bar, periodic work
 (previews, checkpoints, logs) on the training clock or the wall clock, turn-taking with other
-trainings (the studio), and a last save however the loop ends (finished, Ctrl-C, SIGTERM, an error).
+trainings (the studio), and a last save when the loop ends (finished, Ctrl-C, SIGTERM, and after an
+error where the caller says its state is still good).
 
 The resume policy is here too (`resume_state`): a run folder holds one job, and its newest state is
-resumed only by that job. The state of another job is never resumed and never deleted: a job that
-is cheap to redo and that a user changes by design (a repainted keyframe) keeps the other job's
-states aside in `RUN/superseded/` and starts over; any other job refuses, saying what differs.
+resumed only by that job. The state of another job is never resumed: a job that is cheap to redo and
+that a user changes by design (a repainted keyframe) moves the other job's states aside to
+`RUN/superseded/` (only the last other job's are kept there) and starts over; any other job refuses,
+saying what differs.
 """
 
 import contextlib
@@ -41,7 +43,7 @@ class Budget:
 
     def __post_init__(self):
         if self.steps is None and self.seconds is None:
-            raise UserError("give a training budget: `steps` or `seconds`")
+            raise UserError("give a training budget: a number of steps or of seconds")
         if (self.steps is not None and self.steps < 0) or (self.seconds is not None and self.seconds < 0):
             raise UserError("the training budget must not be negative")
 
@@ -50,8 +52,10 @@ class Budget:
                ) -> "Budget":
         """Exactly one of the two (the check every command with both options makes); `names`: the
         caller's parameter names for them, which the message gives."""
-        if (steps is None) == (seconds is None):
-            raise UserError(f"give either `{names[0]}` N or `{names[1]}` S: exactly one budget, not both")
+        if steps is None and seconds is None:
+            raise UserError(f"give a training budget: `{names[0]}` N or `{names[1]}` S")
+        if steps is not None and seconds is not None:
+            raise UserError(f"give either `{names[0]}` N or `{names[1]}` S, not both: exactly one budget")
         return cls(steps, seconds)
 
     def done(self, step: int, elapsed: float) -> bool:
@@ -79,7 +83,8 @@ class Books(Protocol):
 
 @dataclasses.dataclass
 class Every:
-    """Work due periodically: every `seconds` of training (or of wall time), or every `steps` steps.
+    """Work due periodically: every `seconds` of training, or of wall time with `wall` (the time
+    the previews and checkpoints themselves take counts then), or every `steps` steps.
 
     Args:
         action: called with the last step's losses.
@@ -137,7 +142,7 @@ class Every:
 
 class Pacing:
     """When the loop may step. The default steps without pause; the studio's waits for its turn on
-    the cores, pauses, and stops when the page asks or leaves (`app.pacing`)."""
+    the cores, pauses, and stops when the page asks or leaves (`app.turns.TurnTaking`)."""
 
     def stop(self) -> bool:
         """True ends the loop before the next turn."""
@@ -154,18 +159,21 @@ class Pacing:
 
 def train_loop(step: Callable[[], dict], books: Books, budget: Budget | None = None, *, every: tuple[Every, ...] = (),
                save: Callable[[], Any] | None = None, pacing: Pacing | None = None, show: Callable | None = None,
-               bar: dict | None = None) -> dict:
+               bar: dict | None = None, save_after_error: bool = True) -> dict:
     """Step until the budget is spent (or, without one, until `pacing.stop()`); returns the last losses.
 
     Args:
         step: one update; it advances `books.step` and returns its losses {name: float}.
         books: the trainer (its `step` and `elapsed`, resumed values included).
         every: periodic work (previews, checkpoints, logs), run between turns.
-        save: keeps the training state; called when the loop ends by any way with steps unsaved (the
-            checkpoints among `every` are marked `saves`, so it knows what is saved).
+        save: keeps the training state; called when the loop ends with steps unsaved (the checkpoints
+            among `every` are marked `saves`, so it knows what is saved): finished, interrupted (Ctrl-C,
+            SIGTERM) and, with `save_after_error`, after an error.
+        save_after_error: False where an error can leave the state bad (meta-learning's non-finite
+            loss): the last checkpoint on disk is then the good state to resume.
         pacing: turn-taking (default: none).
         show: the bar's postfix for the last losses every 5 steps (None: no postfix).
-        bar: `core.progress.progress` arguments (desc, enabled); None shows no bar.
+        bar: `core.progress.progress` arguments (desc, unit, enabled); None shows no bar.
     """
     pacing = pacing or Pacing()
     losses: dict = {}
@@ -173,6 +181,7 @@ def train_loop(step: Callable[[], dict], books: Books, budget: Budget | None = N
     finished = (lambda: budget.done(books.step, books.elapsed)) if budget is not None else (lambda: False)
     for hook in every:
         hook.start(books)
+    failed: BaseException | None = None
     with _bar(budget, books, bar) as shown:
         try:
             while not finished() and not pacing.stop():
@@ -197,23 +206,29 @@ def train_loop(step: Callable[[], dict], books: Books, budget: Budget | None = N
                             hook.run(books, losses)
                             if hook.saves:
                                 saved_at = books.step
+        except BaseException as exc:
+            failed = exc
+            raise
         finally:
-            # Finished, interrupted or failed: keep what was learned, so the next run resumes here.
-            if save is not None and books.step != saved_at:
+            # Keep what was learned, so the next run resumes here (Stopped, SIGTERM, is a KeyboardInterrupt).
+            good = failed is None or isinstance(failed, KeyboardInterrupt) or save_after_error
+            if save is not None and books.step != saved_at and good:
                 save()
     return losses
 
 
 @contextlib.contextmanager
 def _bar(budget: Budget | None, books: Books, options: dict | None) -> Iterator:
+    enabled = options is not None and options.get("enabled", True)
     options = dict(options or {})
-    enabled = options.pop("enabled", options is not None)
+    options.pop("enabled", None)
+    unit = options.pop("unit", "it")
     if budget is None or not enabled:
         with progress(None, enabled=False) as bar:
             yield bar
         return
     if budget.counts_steps:
-        total, unit, done = budget.steps, options.pop("unit", "it"), books.step
+        total, done = budget.steps, books.step
     else:  # whole seconds, so the bar reads 12/150 s, not 12.3046.../150
         total, unit, done = math.ceil(budget.seconds), "s", int(books.elapsed)
     with progress(total, unit=unit, initial=min(done, total), **options) as bar:

@@ -60,7 +60,7 @@ def _network_settings(model, path) -> tuple[int, tuple[int, ...], int]:
 def check_depth(depth: int) -> None:
     """Refuse a depth no output has, before any work."""
     if depth not in (8, 16):
-        raise UserError(f"depth {depth}: frames are written with 8 or 16 bits a channel")
+        raise UserError(f"`depth` {depth}: frames are written with 8 or 16 bits a channel")
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> tuple[torch.Tensor, int, int]:

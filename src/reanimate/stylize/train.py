@@ -95,7 +95,8 @@ class Trainer:
                  device: str = "auto", seed: int = 0, preview_frames: dict[int, np.ndarray] | None = None,
                  inputs: InputBuilder | None = None, seeds: list[Seeds] | None = None, precision: str = "auto"):
         if not keyframes:
-            raise UserError("at least one keyframe is needed: `keyframes` is empty")
+            raise UserError("no keyframes were given: training needs at least one painted frame (a `Keyframe` of "
+                            "the frame's index, the frame and its painting)")
         self.config, self.keyframes, self.seed = config, keyframes, seed
         self.device = resolve_device(device)
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -259,7 +260,9 @@ class Trainer:
 
     def _resume(self) -> None:
         # A repainted keyframe is a new job, and the usual way to work: it starts over (core.run's policy).
-        other = lambda state: [] if state.get("job") == self.job else ["other keyframes or settings"]  # noqa: E731
+        def other(state: dict) -> list[str]:
+            return [] if state.get("job") == self.job else ["other keyframes or settings"]
+
         found = resume_state(self.run_dir, other, start_over=True)
         if found is None:
             return

@@ -282,7 +282,7 @@ class MetaTrainer:
         every = (Every(log, steps=self.config.log_every, at_end=True),
                  Every(lambda _: self.preview(), self.config.preview_seconds, wall=True, first=0.0),
                  Every(lambda _: self.save(), self.config.checkpoint_seconds, wall=True, saves=True))
-        train_loop(step, self, Budget(steps), every=every, save=self.save,
+        train_loop(step, self, Budget(steps), every=every, save=self.save, save_after_error=False,
                    bar={"desc": "meta-training", "unit": "step", "enabled": self.show}, show=_generator_terms)
         self.preview()
         if self._writer is not None:
