@@ -64,6 +64,14 @@ def test_finetuning_moves_psi_w_and_the_generator_not_the_embedder(tiny_model, s
         assert torch.allclose(loaded(marks, psi=loaded_psi.expand(2, -1)), avatar.generator(marks, psi=avatar.psi.expand(2, -1)))
 
 
+
+def test_finetuning_on_a_seconds_budget_shows_its_bar(tiny_model, shots, capsys):
+    # `--finetune-seconds` with progress on once failed at its first step (the bar got `unit` twice).
+    avatar = Avatar(tiny_model, shots[0], shots[1])
+    terms = avatar.finetune(seconds=0.5, show_progress=True, config=load_config("tiny", match_weight=0.0))
+    assert avatar.finetuned_steps >= 1 and set(terms) >= {"pixel", "adversarial"}
+    assert "fine-tuning" in capsys.readouterr().err
+
 def test_shape_adaptation_keeps_pose_and_expression_and_takes_the_shape():
     rng = np.random.default_rng(0)
     source = rng.uniform(10, 50, (68, 2))
