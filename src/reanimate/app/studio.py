@@ -329,9 +329,7 @@ class Studio:
 
     def _train_until_stopped(self, trainer) -> None:
         def step() -> dict[str, float]:
-            # The loop adds this whole call to the training time; waiting for a snapshot to let go of the
-            # lock, and the status update, are not training: they come off the clock here.
-            called = time.perf_counter()
+            called = time.perf_counter()  # the loop times this call: the lock's wait and _record come off it
             with self._step_lock:
                 started = time.perf_counter()
                 losses = trainer.train_step()
