@@ -13,6 +13,7 @@ frames where its face is lost hold the last pose. The motion mode (`reanimate.fa
 how the driver's landmarks become the person's.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from reanimate.core.progress import progress, say
 from reanimate.faces.align import fixed_crop, stable_crops
 from reanimate.faces.eyes import find_irises, gaze, smooth_gaze
 from reanimate.faces.landmarks import LandmarkDetector
-from reanimate.faces.motion import drive
+from reanimate.faces.motion import drive, smooth_driver
 from reanimate.faces.raster import draw_landmarks
 from reanimate.faces.shots import MARGIN, Shot, find_shots
 from reanimate.io.audio import audio_codec
@@ -59,9 +60,10 @@ def driver_track(video: Video, size: int, detector: LandmarkDetector, show_progr
     generator expects); `steady` uses one crop for the whole video, so the landmarks keep the
     head's movement in the frame (what a warp of a still photo needs).
     """
-    track = detector.track((f for _, f in video.frames()), total=len(video), show_progress=show_progress)
+    track = detector.track((f for _, f in video.frames()), smooth=0, total=len(video), show_progress=show_progress)
     if not track.found.any():
         raise UserError(f"no face found in any frame of the driving video {video.path}")
+    track = dataclasses.replace(track, points=smooth_driver(track.raw, track.found))
     boxes = ([fixed_crop(track.points, track.found, size, MARGIN)] * len(video) if steady
              else stable_crops(track.points, track.found, size, MARGIN))
     crops, points, looks, last = [], [], [], None
