@@ -1,6 +1,6 @@
 import torch
 
-from reanimate.nn.losses import VGG19Features, VGGFaceFeatures, build_backbone, lsgan_loss, perceptual_loss
+from reanimate.nn.losses import VGG19Features, VGGFaceFeatures, build_backbone, edge_loss, lsgan_loss, perceptual_loss
 
 
 def fake_vgg19_state(path):
@@ -39,6 +39,15 @@ def test_inception_backbone_is_offline_and_frozen():
     y = x.clone().requires_grad_(True)
     perceptual_loss(backbone, y, x.flip(0)).backward()
     assert y.grad.abs().sum() > 0  # gradients reach the generator's output
+
+
+def test_the_edge_loss_sees_a_blurred_or_moved_outline_and_not_a_flat_offset():
+    line = torch.ones(1, 3, 32, 32)
+    line[..., 15:17, :] = -1
+    blurred = torch.nn.functional.avg_pool2d(line, 5, 1, 2, count_include_pad=False)
+    assert edge_loss(line, line) == 0
+    assert edge_loss(line - 0.3, line) < 1e-6  # brightness alone is per-pixel L1's business
+    assert edge_loss(blurred, line) > 0.01 and edge_loss(line.roll(3, 2), line) > 0.05
 
 
 def test_lsgan_targets():

@@ -12,7 +12,6 @@ import shutil
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -21,6 +20,7 @@ import numpy as np
 from reanimate.app.exports import export_stylized
 from reanimate.app.frames import as_rgb, decode_frames, fit_mask, fit_painting, shrink
 from reanimate.app.memory import give_back_memory
+from reanimate.app.status import TrainingStatus
 from reanimate.app.turns import TURNS, TurnTaking
 from reanimate.core.device import resolve_device
 from reanimate.core.errors import UserError
@@ -28,23 +28,13 @@ from reanimate.core.run import Every, train_loop
 from reanimate.io.video import Video
 from reanimate.stylize.config import StylizeConfig, load_config, resolve_preset
 from reanimate.stylize.data import Keyframe
-from reanimate.stylize.job import preview_indices, suggest_video_keyframes
+from reanimate.stylize.job import coverage_hint, preview_indices, suggest_video_keyframes
 
 SESSION_ENDED = "this page's session has ended (it was closed or idle too long): reload the page"
 MAX_FRAMES = 1500  # a minute at 25 fps: longer clips would make every render wait minutes on a CPU
 PREVIEW_EVERY = 3.0  # seconds of wall time between preview refreshes while training
 CHECKPOINT_EVERY = 60.0  # seconds between training states on disk
 HISTORY_EVERY = 5  # steps between loss records in the plot
-
-
-@dataclass
-class TrainingStatus:
-    state: str = "idle"  # idle, starting, training, paused, stopped, failed
-    message: str = ""
-    step: int = 0
-    seconds: float = 0.0  # training time, pauses excluded
-    steps_per_second: float = 0.0
-    losses: dict[str, float] = field(default_factory=dict)
 
 
 class Studio:
@@ -137,12 +127,19 @@ class Studio:
 
     def suggest_keyframes(self, count: int | None = None) -> dict:
         """Which frames to paint (`reanimate keyframes`): keys, coverage curve and a sheet in this session's folder."""
+        return self._with_flow(lambda video, work: suggest_video_keyframes(
+            video, count=count, sheet=self.folder / "keyframes.png", work_dir=work, show_progress=False))
+
+    def coverage_hint(self) -> str | None:
+        """A word for the artist when the keyframes cover little of the video (`stylize.job.coverage_hint`)."""
+        keys = sorted(self.keyframes)
+        return self._with_flow(lambda video, work: coverage_hint(video, keys, work, False)) if keys else None
+
+    def _with_flow(self, job):
         with self.long_answer(), self._steering:  # one at a time: two would share the flow cache
             if self._closed:
                 raise UserError(SESSION_ENDED)
-            video = self.need_video()
-            return suggest_video_keyframes(video, count=count, sheet=self.folder / "keyframes.png",
-                                           work_dir=self.folder / "suggest", show_progress=False)
+            return job(self.need_video(), self.folder / "suggest")
 
     def set_keyframe(self, index: int, painted: np.ndarray, mask: np.ndarray | None = None) -> None:
         """Add or repaint keyframe `index`; a running training picks it up at its next step.

@@ -261,6 +261,9 @@ def build(sessions: Sessions, allow_paths: bool) -> gr.Blocks:
             studio = sessions.get(request)
             studio.set_preview_frames(parse_frames(frames_text))
             studio.start_training(name)
+            hint = studio.coverage_hint()  # while the first steps run
+            if hint:
+                gr.Warning(hint[0].upper() + hint[1:])
             return status_text(studio)
 
         @_friendly

@@ -214,6 +214,16 @@ def perceptual_loss(backbone: nn.Module, output: torch.Tensor, target: torch.Ten
     return torch.stack(losses).mean()
 
 
+def edge_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 between the images' horizontal and vertical neighbour differences: steps (outlines,
+    strokes) in the wrong place or blurred cost in proportion to their contrast."""
+    def steps(image):
+        return image[..., :, 1:] - image[..., :, :-1], image[..., 1:, :] - image[..., :-1, :]
+
+    (ox, oy), (tx, ty) = steps(output), steps(target)
+    return F.l1_loss(ox, tx) + F.l1_loss(oy, ty)
+
+
 def lsgan_loss(prediction: torch.Tensor, real: bool) -> torch.Tensor:
     """Least-squares GAN: (D(x) - 1)^2 for real, D(x)^2 for fake (Mao et al. 2017)."""
     return ((prediction - (1.0 if real else 0.0)) ** 2).mean()

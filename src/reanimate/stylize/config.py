@@ -51,6 +51,11 @@ class StylizeConfig:
     adversarial_weight: float = 0.5
     perceptual_backbone: str = "inception"
     vgg19_weights: str | None = None  # path or URL; None downloads torchvision's on first use
+    # Patches drawn towards the painting's edges and strokes (`data.centre_weights`); 0 = uniform.
+    detail_sampling: float = 0.0
+    # L1 on the horizontal and vertical differences of output and painting: outlines and hatching
+    # are steps in the image, which per-pixel L1 weighs by their few pixels only.
+    edge_weight: float = 0.0
     mask_erosion: int = 0  # extra erosion in pixels, on top of the half patch that keeps patches inside
     # Flicker suppression (Sec. 4.2): extra guide channels and temporally filtered input.
     guide: str = "none"  # "none" or "gauss"
@@ -78,6 +83,8 @@ class StylizeConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.detail_sampling < 0 or self.edge_weight < 0:
+            raise ValueError(f"detail_sampling and edge_weight must be >= 0, got {self.detail_sampling}, {self.edge_weight}")
         if self.guide not in GUIDES:
             raise ValueError(f"guide must be one of {', '.join(GUIDES)}, got {self.guide!r}")
         if self.guide_sigma <= 0 or self.guide_radius < 2:

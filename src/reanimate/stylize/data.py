@@ -47,6 +47,15 @@ def valid_centres(mask: np.ndarray | None, shape: tuple[int, int], patch: int, e
     return np.flatnonzero(allowed)
 
 
+def centre_weights(style: torch.Tensor, centres: np.ndarray, patch: int, detail: float) -> np.ndarray:
+    """How often each centre is drawn: 1 + `detail` x the edge density of the painting in the patch
+    around it (the mean gradient magnitude, over its mean across the centres)."""
+    luma = style.float().mean(0).numpy()
+    edges = np.hypot(cv2.Sobel(luma, cv2.CV_32F, 1, 0), cv2.Sobel(luma, cv2.CV_32F, 0, 1))
+    density = cv2.boxFilter(edges, -1, (patch, patch)).ravel()[centres].astype(np.float64)
+    return 1.0 + detail * density / max(density.mean(), 1e-12)
+
+
 class PatchSampler:
     """Random aligned (input, style) patch pairs from all keyframes, and random style patches for D.
 
@@ -57,9 +66,12 @@ class PatchSampler:
         patch: Wp, the side of a square patch.
         erosion: extra mask erosion in pixels.
         names: labels for error messages (e.g. "keyframe 30").
+        detail: 0 draws every valid centre equally often; above 0, a centre is drawn in proportion
+            to 1 + detail x (the painting's edge density around it over the keyframe's mean), so
+            outlines, strokes and small textured regions are not outnumbered by flat paper or wall.
     """
 
-    def __init__(self, inputs, styles, masks, patch: int, erosion: int = 0, names=None):
+    def __init__(self, inputs, styles, masks, patch: int, erosion: int = 0, names=None, detail: float = 0.0):
         self.inputs, self.styles, self.patch = inputs, styles, patch
         names = names or [f"keyframe {i}" for i in range(len(inputs))]
         self.centres = []
@@ -69,6 +81,8 @@ class PatchSampler:
                 raise UserError(f"the mask of {name} is empty after eroding it by {patch // 2 + erosion} px "
                                 "(half a patch): paint a larger white region or use a smaller `patch_size`")
             self.centres.append(centres)
+        self.cumulative = [None if detail <= 0 else centre_weights(style, centres, patch, detail).cumsum()
+                           for style, centres in zip(styles, self.centres)]
         # A keyframe is picked in proportion to its trainable area, so every valid pixel is equally likely.
         counts = np.array([c.size for c in self.centres], dtype=np.float64)
         self.keyframe_weights = counts / counts.sum()
@@ -77,7 +91,12 @@ class PatchSampler:
         chosen = rng.choice(len(self.centres), size=count, p=self.keyframe_weights)
         corners = []
         for k in chosen:
-            flat = self.centres[k][rng.integers(self.centres[k].size)]
+            cumulative = self.cumulative[k]
+            if cumulative is None:
+                flat = self.centres[k][rng.integers(self.centres[k].size)]
+            else:
+                pick = np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")
+                flat = self.centres[k][min(pick, cumulative.size - 1)]
             y, x = divmod(int(flat), self.inputs[k].shape[2])
             corners.append((int(k), y - self.patch // 2, x - self.patch // 2))
         return corners

@@ -28,7 +28,7 @@ from reanimate.stylize.inputs import training_inputs
 from reanimate.stylize.matte import Matte
 from reanimate.stylize.options import StylizeOptions, TrainOptions
 from reanimate.stylize.pipeline import Stylizer, check_depth
-from reanimate.stylize.suggest import suggest_keyframes, suggestion_sheet
+from reanimate.stylize.suggest import key_coverage, suggest_keyframes, suggestion_sheet
 from reanimate.stylize.train import Trainer, unfinished_run_config
 from reanimate.stylize.tune import DEFAULT_GRID, parse_grid, tune
 
@@ -111,9 +111,10 @@ def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
     and `StylizeOptions` (whose values were checked when it was made)."""
     video = as_video(video)
     check_output_free(out, overwrite)  # refuse before minutes of training, not after
+    checked = load_keyframes(video, keys, masks)  # indices and sizes, before the flow and the training
     if options.alpha:  # refused before the training, not after
         check_alpha_output(out)
-        painted = {k.index: k.mask for k in load_keyframes(video, keys, masks)}
+        painted = {k.index: k.mask for k in checked}
         unmasked = sorted(index for index, mask in painted.items() if mask is None)
         if unmasked:
             raise UserError(f"`alpha`: the layer's alpha comes from the keyframes' masks, and keyframe(s) "
@@ -122,6 +123,10 @@ def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
     if options.save_model is not None:
         check_output_free(options.save_model, overwrite)
     run_dir = Path(run_dir) if run_dir is not None else work_dir_for(out)
+    # The flow it needs is the temporal pass's, computed once and cached in the run folder.
+    hint = coverage_hint(video, [k.index for k in checked], run_dir, show_progress)
+    if hint:
+        say(hint, show_progress)
     precision = options.train.precision
     model = train_keyframes(video, keys, masks, options.train, device=device, run_dir=run_dir,
                             show_progress=show_progress, render_precision=precision_for(precision, options.depth))
@@ -141,6 +146,15 @@ def stylize_video(video: Video | PathLike, keys: dict[int, Any], out: PathLike,
     say(f"preview and model in {run_dir}", show_progress)
     say(f"wrote {model.written}", show_progress)
     return written
+
+
+def coverage_hint(video: Video, keys, work_dir: PathLike, show_progress: bool = True) -> str | None:
+    """What to tell the user before training when the painted `keys` cover little of the video (and
+    which frames to paint too); None when they cover enough or the video is a single frame."""
+    if video.num_frames < 2:
+        return None
+    flow = compute_flow(video, Path(work_dir) / "flow", show_progress=show_progress)
+    return key_coverage(video, flow, sorted(keys), show_progress=show_progress).hint()
 
 
 def render_video(model: PathLike | Stylizer, video: Video | PathLike, out: PathLike, *,

@@ -22,6 +22,7 @@ GRID_SIDE = 48  # cells along the longer side
 MAX_CANDIDATES = 300  # keys considered; longer videos are sampled evenly
 MAX_MEASURED = 600  # frames whose coverage is kept (the flow is followed through every frame)
 MIN_GAIN = 0.05  # one more key that adds less than this share of the video is not suggested
+FEW_COVERED = 0.5  # painted keys that cover less of the video than this get a word before training
 
 
 @dataclass
@@ -111,14 +112,18 @@ def coverage_matrix(video: Video, flow: FlowField, tolerance: float = 24.0, cand
     return candidates, covered
 
 
-def greedy_keys(candidates: list[int], covered: np.ndarray, limit: int) -> tuple[list[int], list[float], np.ndarray]:
-    """Keys in the order greedy covering picks them, the video's coverage after each, and per frame."""
+def greedy_keys(candidates: list[int], covered: np.ndarray, limit: int,
+                painted: tuple[int, ...] = ()) -> tuple[list[int], list[float], np.ndarray]:
+    """Keys in the order greedy covering picks them, the video's coverage after each, and per frame;
+    with `painted` (candidates already painted), the keys that best add to them."""
     union = np.zeros(covered.shape[1:], dtype=bool)
+    for key in painted:
+        union |= covered[candidates.index(key)]
     keys, curve, per_frame = [], [], []
     total = union.size
-    for _ in range(min(limit, len(candidates))):
+    for _ in range(min(limit, len(candidates) - len(painted))):
         gains = (covered & ~union).sum(axis=(1, 2))
-        gains[[candidates.index(k) for k in keys]] = -1
+        gains[[candidates.index(k) for k in [*painted, *keys]]] = -1
         best = int(np.argmax(gains))
         keys.append(candidates[best])
         union |= covered[best]
@@ -139,6 +144,42 @@ def suggest_keyframes(video: Video, flow: FlowField, count: int | None = None, m
             count += 1
     measured = list(range(0, video.num_frames, -(-video.num_frames // MAX_MEASURED)))
     return Suggestion(keys, curve, per_frame, measured, min(count, len(keys)))
+
+
+@dataclass
+class KeyCoverage:
+    """How much of the video the painted `keys` cover, and the frames that would add most to them."""
+    keys: list[int]
+    share: float
+    more: list[int]  # frames to paint too, best first
+    with_more: float  # the share the keys and `more` cover together
+
+    def hint(self) -> str | None:
+        """A sentence for the user when the keys cover little of the video (None when they cover enough)."""
+        if self.share >= FEW_COVERED:
+            return None
+        said = (f"the key{'s cover' if len(self.keys) > 1 else ' covers'} {self.share:.0%} of the video: "
+                "the rest shows what no painted frame shows, and comes out as the network guesses")
+        if self.more and self.with_more - self.share >= MIN_GAIN:
+            frames = " and ".join(map(str, sorted(self.more)))
+            said += f"; painting frame{'s' if len(self.more) > 1 else ''} {frames} too would cover {self.with_more:.0%}"
+        return said
+
+
+def key_coverage(video: Video, flow: FlowField, keys: list[int], extra: int = 2, tolerance: float = 24.0,
+                 show_progress: bool = True) -> KeyCoverage:
+    """The share of the video that painted `keys` cover and up to `extra` frames that add most to it."""
+    frames = video.num_frames
+    candidates = sorted(set(np.linspace(0, frames - 1, min(frames, MAX_CANDIDATES // 5)).round().astype(int).tolist())
+                        | set(keys))  # a fifth of the candidates `suggest_keyframes` weighs: a hint, fast
+    candidates, covered = coverage_matrix(video, flow, tolerance, candidates, show_progress)
+    painted = tuple(sorted(set(keys)))
+    union = np.logical_or.reduce([covered[candidates.index(k)] for k in painted])
+    more, curve, _ = greedy_keys(candidates, covered, extra, painted)
+    while more and len(more) > 1 and curve[-1] - curve[-2] < MIN_GAIN:  # a frame that adds little is not named
+        more, curve = more[:-1], curve[:-1]
+    share = float(union.mean())
+    return KeyCoverage(list(painted), share, more, curve[-1] if curve else share)
 
 
 def _timeline(suggestion: Suggestion, frames: int, width: int, height: int = 56) -> np.ndarray:

@@ -24,7 +24,7 @@ from reanimate.core.run import Budget, Every, resume_state, train_loop
 from reanimate.core.seeding import restore_rng_state, rng_state, seed_everything
 from reanimate.io.image import contact_sheet, fit_side, write_png
 from reanimate.nn.convert import to_image, to_tensor
-from reanimate.nn.losses import build_backbone, lsgan_loss, perceptual_loss
+from reanimate.nn.losses import build_backbone, edge_loss, lsgan_loss, perceptual_loss
 from reanimate.stylize.config import StylizeConfig, lr_factor
 from reanimate.stylize.data import Keyframe, PatchSampler
 from reanimate.stylize.guides import Seeds
@@ -37,7 +37,7 @@ PREVIEW_SIDE = 320  # preview frames are scaled so their longer side is at most 
 
 # Settings added after runs were saved: at these values they leave the fingerprint as it was, so
 # a run interrupted before an upgrade still resumes.
-ADDED_SETTINGS = {"lr_schedule": "constant"}
+ADDED_SETTINGS = {"lr_schedule": "constant", "detail_sampling": 0.0, "edge_weight": 0.0}
 
 
 def fingerprint(config: StylizeConfig, keyframes: list[Keyframe], seed: int) -> str:
@@ -139,7 +139,7 @@ class Trainer:
         keys = self.keyframes
         return PatchSampler([self.key_inputs[k.index] for k in keys], [to_tensor(k.style) for k in keys],
                             [k.mask for k in keys], self.config.patch_size, self.config.mask_erosion,
-                            [f"keyframe {k.index}" for k in keys])
+                            [f"keyframe {k.index}" for k in keys], self.config.detail_sampling)
 
     def set_keyframes(self, keyframes: list[Keyframe]) -> None:
         """Train on other keyframes from the next step on; the network and optimizers carry on.
@@ -167,6 +167,8 @@ class Trainer:
         with self.autocast:
             output = self.generator(inputs)  # (Nb, 3, Wp, Wp)
             losses = {"l1": F.l1_loss(output, styles) * cfg.l1_weight}
+            if cfg.edge_weight > 0:
+                losses["edges"] = edge_loss(output.float(), styles) * cfg.edge_weight
             if self.backbone is not None:
                 losses["perceptual"] = perceptual_loss(self.backbone, output.float(), styles) * cfg.perceptual_weight
             if use_gan:
