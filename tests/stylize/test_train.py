@@ -16,7 +16,7 @@ def test_one_step_changes_every_generator_parameter(tiny_config, frames):
     trainer = Trainer(tiny_config, keyframes(frames), device="cpu")
     before = {k: v.clone() for k, v in trainer.generator.state_dict().items() if v.is_floating_point()}
     losses = trainer.train_step()
-    assert set(losses) == {"l1", "adversarial", "discriminator"}  # perceptual weight is off here
+    assert set(losses) == {"l1", "edges", "adversarial", "discriminator"}  # perceptual weight is off here
     after = trainer.generator.state_dict()
     unchanged = [k for k, v in before.items() if "running" not in k and torch.equal(v, after[k])]
     assert unchanged == []
