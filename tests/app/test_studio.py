@@ -1,5 +1,6 @@
 """The studio's session logic, without a browser: tiny clips and a tiny network."""
 
+import re
 import time
 import zipfile
 
@@ -279,5 +280,32 @@ def test_the_export_keeps_the_clips_sound(tmp_path, frames, tiny_config):
         studio.stop_training()
         with av.open(str(video)) as container:  # read before close() clears the session's folder
             assert container.streams.audio and abs(container.duration / 1e6 - len(frames) / 25) < 0.05
+    finally:
+        studio.close()
+
+
+def test_keys_that_cover_little_of_the_video_are_said_before_training(tmp_path):
+    from conftest import moving_frames
+
+    from reanimate.io.writer import FrameWriter
+
+    shots = moving_frames(count=10, height=64, width=96, seed=1) + [
+        255 - f for f in moving_frames(count=10, height=64, width=96, seed=2)[::-1]]
+    with FrameWriter(tmp_path / "cut.mp4", fps=25) as writer:
+        for frame in shots:
+            writer.write(frame)
+    studio = Studio(tmp_path / "session", device="cpu")
+    try:
+        studio.load_video(tmp_path / "cut.mp4")
+        assert studio.coverage_hint() is None  # no keyframe yet: nothing to say
+        studio.set_keyframe(0, _painted(studio.frame(0)))
+        hint = studio.coverage_hint()
+        assert hint.startswith("the key covers")
+        suggested = [int(n) for n in re.search(r"painting frames? ([\d and,]+) too", hint).group(1).replace(
+            "and", ",").split(",") if n.strip()]
+        assert any(n >= 10 for n in suggested)  # a frame of the second shot
+        for n in suggested:
+            studio.set_keyframe(n, _painted(studio.frame(n)))
+        assert studio.coverage_hint() is None  # the suggested keys are enough
     finally:
         studio.close()

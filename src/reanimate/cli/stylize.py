@@ -27,6 +27,10 @@ from reanimate.cli.options import DEVICE, JSON, OVERWRITE, QUIET, Command, frame
 @click.option("--batch-size", type=int, default=None, help="Nb, patches per step (preset: 40).")
 @click.option("--lr", type=float, default=None, help="Learning rate (preset: 4e-4).")
 @click.option("--resblocks", type=int, default=None, help="Nr, residual blocks (preset: 7).")
+@click.option("--detail-sampling", type=click.FloatRange(0), default=None,
+              help="Draw patches towards the painting's outlines and strokes; 0 = uniform (fast: 1, paper: 0).")
+@click.option("--edge-weight", type=click.FloatRange(0), default=None,
+              help="Weight of the L1 on the painting's steps (outlines, hatching) (fast: 4, paper: 0).")
 @click.option("--perceptual", "perceptual_backbone", type=click.Choice(["inception", "vgg19", "none"]), default=None,
               help="Perceptual-loss backbone (default: inception, offline).")
 @click.option("--vgg19-weights", default=None, help="torchvision VGG19 weights file or URL (default: download).")

@@ -8,6 +8,7 @@ its fingerprint and recomputed.
 
 import functools
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -111,9 +112,12 @@ def compute_flow(video: Video, cache: str | os.PathLike, max_side: int = DEFAULT
             if previous is not None:
                 for name, a, b in (("fwd", previous, gray), ("bwd", gray, previous)):
                     flow = dis.calc(a, b, None)  # (h, w, 2) float32
+                    # Saved to memory, then written: numpy's own writes report a full disk as
+                    # "N requested and M written", without the errno that says what went wrong.
+                    buffer = io.BytesIO()
+                    np.save(buffer, flow.astype(np.float16))
                     with atomic_path(cache / f"{name}-{index - 1:05d}.npy") as tmp:
-                        with open(tmp, "wb") as f:
-                            np.save(f, flow.astype(np.float16))
+                        tmp.write_bytes(buffer.getvalue())
                 bar.update(1)
             previous = gray
     write_json(meta_path, meta)  # written last: its presence means the cache is complete
