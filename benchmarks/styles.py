@@ -12,8 +12,8 @@ darkest tenth of the truth, dilated by 1 px: what edge-and-flat and hatched styl
 against EbSynth's CPU build run on the same frames from the same key (built outside the project:
 github.com/jamriska/ebsynth, build-linux-cpu_only.sh; its outputs are cached per cell in --work).
 --flicker also renders the whole clip with the temporal pass and reports the flicker ratio (1.0 =
-as steady as the footage). --set changes `StylizeConfig` fields, to measure a candidate against the
-default in another run. Clips are shrunk to a longer side of 640 px, as benchmarks/temporal.py does.
+as steady as the footage) and the seconds a frame that render took (its own flow included). --set
+changes `StylizeConfig` fields, to measure a candidate against the default in another run. Clips are shrunk to a longer side of 640 px, as benchmarks/temporal.py does.
 """
 
 import argparse

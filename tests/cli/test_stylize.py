@@ -260,3 +260,18 @@ def test_a_masked_style_comes_out_as_a_layer_with_alpha_and_16_bit_frames(tmp_pa
     picture = cv2.imread(str(tmp_path / "deep" / "shot.0003.png"), cv2.IMREAD_UNCHANGED)
     assert picture.dtype == np.uint16 and (picture % 257).any()  # finer than 8 bits: not all 8-bit steps
     assert len(np.unique(picture)) > 600  # float32 out: about 1500 values here, bf16's coarse steps give 170
+
+
+def test_detail_sampling_and_edge_weight_reach_the_training(tmp_path, clip_mp4, painted):
+    import json
+
+    for flags, expected in (([], (1.0, 4.0)), (["--detail-sampling", "2", "--edge-weight", "0"], (2.0, 0.0))):
+        model = tmp_path / f"model-{len(flags)}"
+        made = reanimate("stylize", clip_mp4, "--key", f"0={painted}", "--out", tmp_path / f"{len(flags)}.mp4",
+                         "--iterations", "1", "--save-model", model, *flags, *TINY)
+        assert made.returncode == 0, made.stderr
+        training = json.loads((model / "config.json").read_text())["training"]
+        assert (training["detail_sampling"], training["edge_weight"]) == expected  # fast's, then the flags'
+    refused = reanimate("stylize", clip_mp4, "--key", f"0={painted}", "--out", tmp_path / "x.mp4",
+                        "--edge-weight", "-1", *TINY)
+    assert refused.returncode == 2 and "--edge-weight" in refused.stderr
