@@ -216,3 +216,64 @@ def _slide_iris(image: np.ndarray, target: np.ndarray, eye: int, start: np.ndarr
     out = image.copy()
     out[y0:y1, x0:x1] = np.rint(box + mask * (slid.astype(np.float32) - box)).astype(np.uint8)
     return out
+
+
+CLOSING = 0.5  # an eye opened less than this share of the photo's starts to be drawn shut
+LASH_WIDTH = 0.05  # the lash line of a shut eye, in eye widths
+
+
+def closedness(target: np.ndarray, source: np.ndarray, eye: int) -> float:
+    """How shut eye 0 or 1 of `target` (68, 2) is against the photo's (`source`): 0 at `CLOSING` of
+    its opening or more, 1 where the lids meet."""
+    have = eye_opening(source, eye)
+    if have < 1e-3:
+        return 0.0  # a photo with shut eyes: nothing to close
+    return float(np.clip(1 - eye_opening(target, eye) / (CLOSING * have), 0, 1))
+
+
+def close_lids(image: np.ndarray, target: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """`image` (H, W, 3) uint8 of a face warped to `target` (68, 2) with each closing eye drawn shut.
+
+    The warp squeezes the open eye of the photo (`source` landmarks) into the closing slit, so its
+    white, iris and both lash lines stay there as a dark, glinting almond that reads as an eye still
+    open. A shut eye shows lid skin down to one lash line: the slit is filled from the skin around it
+    (inpainting the band between the lids) and the lash line drawn along where the lids meet, in the
+    photo's own darkest lash colour, blended in as the eye shuts (`closedness`)."""
+    out = image
+    for eye in (0, 1):
+        shut = closedness(target, source, eye)
+        if shut > 0:
+            out = _shut_eye(out, target, eye, shut)
+    return out
+
+
+def _shut_eye(image: np.ndarray, target: np.ndarray, eye: int, shut: float) -> np.ndarray:
+    idx = EYE_POINTS[eye]
+    width = float(np.linalg.norm(eye_frame(target, eye)[1]))
+    if width < 4:
+        return image
+    height, full_width = image.shape[:2]
+    lids = target[idx]
+    pad = 0.35 * width + 3
+    x0, y0 = np.floor(lids.min(0) - pad).astype(int).clip(0, [full_width - 1, height - 1])
+    x1, y1 = np.ceil(lids.max(0) + pad).astype(int).clip([x0 + 1, y0 + 1], [full_width, height])
+    box = image[y0:y1, x0:x1]
+    at = (lids - [x0, y0]).astype(np.float32)
+    slit = np.zeros(box.shape[:2], np.uint8)
+    cv2.fillPoly(slit, [np.round(at * 4).astype(np.int32)], 255, cv2.LINE_8, shift=2)
+    margin = max(1, int(round(0.08 * width)))
+    band = cv2.dilate(slit, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1)))
+    lashes = np.percentile(box[band > 0].reshape(-1, 3), 5, axis=0)  # the darkest there: the photo's lashes
+    skin = cv2.inpaint(box, band, max(2, margin), cv2.INPAINT_TELEA)
+    # Where the lids meet: midway between each upper point and the lower one facing it, corner to corner.
+    line = np.array([at[0], (at[1] + at[5]) / 2, (at[2] + at[4]) / 2, at[3]], np.float32)
+    ink = np.zeros(box.shape[:2], np.float32)
+    cv2.polylines(ink, [np.round(line * 16).astype(np.int32)], False, 1.0,
+                  max(1, int(round(LASH_WIDTH * width))), cv2.LINE_AA, shift=4)
+    ink = cv2.GaussianBlur(ink, (0, 0), max(0.5, 0.02 * width))[..., None]
+    shut_eye = skin * (1 - ink) + lashes * ink
+    blend = shut * cv2.GaussianBlur(band.astype(np.float32) / 255, (0, 0), max(0.7, 0.5 * margin))[..., None]
+    blend = np.maximum(blend, shut * ink)
+    out = image.copy()
+    out[y0:y1, x0:x1] = np.rint(box + blend * (shut_eye - box)).astype(np.uint8)
+    return out

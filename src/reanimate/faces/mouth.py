@@ -19,6 +19,7 @@ def mouth_opening(points: np.ndarray) -> float:
 
 MOUTH_GAIN = 1.3  # the target opens its mouth this much wider than the warped shot: fill the inside
 MIN_OPENING = 0.04  # narrower gaps show no teeth
+LIP_EDGE = 0.05  # of the mouth's width: the band along the inner lip line left out of the lips' colour
 
 
 def needs_mouth(target: np.ndarray, shot_opening: float) -> bool:
@@ -60,10 +61,15 @@ def fill_mouth(face: np.ndarray, target: np.ndarray, donor: np.ndarray, donor_po
         return face
     mouth = cv2.warpAffine(donor, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     inner = polygon_mask(at[list(INNER_LIPS)], size)
-    ring = np.clip(polygon_mask(at[list(OUTER_LIPS)], size) - inner, 0, 1)  # the lips themselves
+    mouth_width = np.linalg.norm(at[54] - at[48])
+    # The lips themselves, kept clear of the inner lip line: dlib puts it a little inside an open
+    # mouth, and teeth counted as lip would make the colour match grey the teeth and the grain match
+    # blur them.
+    edge = max(1, round(LIP_EDGE * mouth_width))
+    clear = cv2.dilate(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1, 2 * edge + 1)))
+    ring = np.clip(polygon_mask(at[list(OUTER_LIPS)], size) - clear, 0, 1)
     mouth = match_colours(mouth, box, ring)  # the donor's lips to the face's: teeth follow suit
     mouth = match_grain(mouth, box, ring)  # a painting's brush or an old photo's grain, not the donor's
-    mouth_width = np.linalg.norm(at[54] - at[48])
     blend = share * cv2.GaussianBlur(inner, (0, 0), max(0.8, 0.02 * mouth_width))[..., None]
     out = face.copy()
     out[y0:y1, x0:x1] = np.rint(box + blend * (mouth.astype(np.float32) - box)).astype(np.uint8)

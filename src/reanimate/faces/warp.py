@@ -9,7 +9,7 @@ points costs a dense 90-term sum per pixel and overshoots between landmarks on l
 
 Points beyond the 68: a forehead arc above the brows and a ring around the head that move with the
 head's similarity transform (the hair and the top of the head follow the face), points on the neck
-and shoulders that follow it partly, the iris centres when they are known (carried by their eyes; a
+and shoulders that follow it partly, a row just beyond each lid that moves with it (`lash_rows`), the iris centres when they are known (carried by their eyes; a
 gaze slides the iris afterwards, `faces.eyes.turn_eyes`), and fixed points on the image border, so the background far from the face holds still. Warping a whole
 photo this way moves the head in the frame ("Bringing Portraits to Life" warps the whole image too).
 """
@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from reanimate.faces.eyes import place_iris, to_eye
+from reanimate.faces.eyes import LOWER, UPPER, eye_frame, place_iris, to_eye
 
 JAW, BROWS, NOSE, EYES = range(0, 17), range(17, 27), range(27, 36), range(36, 48)
 OUTER_LIPS, INNER_LIPS = range(48, 60), range(60, 68)
@@ -102,6 +102,23 @@ def body_points(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 NECK_FOLLOW, SHOULDER_FOLLOW = 0.6, 0.25  # how much of the head's move the neck and shoulders make
 OUTLINE_FOLLOW = 0.5  # how much of the face outline's own change (beyond the head's move) the ring makes
+
+
+LASH_ROW = 0.12  # eye widths beyond each lid's points: the lashes and liner there move with their lid
+
+
+def lash_rows(points: np.ndarray) -> np.ndarray:
+    """(8, 2) a point just above each upper-lid point and below each lower-lid one of `points` (68, 2).
+
+    With them the thin band of lashes and liner along a lid moves with it whole: a closing lid
+    stretches the lid skin between the band and the brow, as a real one does, instead of stretching
+    the lash line itself into a thick dark almond that still reads as an open eye."""
+    rows = []
+    for eye in (0, 1):
+        across = eye_frame(points, eye)[2]  # one eye width, pointing down the face
+        rows += [points[i] - LASH_ROW * across for i in UPPER[eye]]
+        rows += [points[i] + LASH_ROW * across for i in LOWER[eye]]
+    return np.array(rows, np.float32)
 
 
 def border_points(width: int, height: int) -> np.ndarray:
@@ -198,7 +215,7 @@ class FaceWarp:
         self._grid = np.stack([(ys + 0.5) / self._scale - 0.5, (xs + 0.5) / self._scale - 0.5])
 
     def _control(self, points: np.ndarray, irises: np.ndarray | None, extra: np.ndarray) -> np.ndarray:
-        parts = [points] + ([] if irises is None else [irises]) + [extra, self.border]
+        parts = [points] + ([] if irises is None else [irises]) + [lash_rows(points), extra, self.border]
         return np.concatenate(parts).astype(np.float32)
 
     def target_control(self, target: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ triangles may shrink to nothing (`faces.warp`); irises, when known, are control 
 import numpy as np
 
 from reanimate.core.errors import UserError
-from reanimate.faces.eyes import turn_eyes
+from reanimate.faces.eyes import close_lids, turn_eyes
 from reanimate.faces.mouth import fill_mouth, mouth_opening, needs_mouth, widest_open
 from reanimate.faces.warp import FaceWarp, nearest_shot
 
@@ -70,6 +70,7 @@ class WarpAvatar:
         face = result.image
         if look is not None and self.warps[shot].irises is not None:
             face = turn_eyes(face, target, self.warps[shot].look_kept(target), look)
+        face = close_lids(face, target, self.points[shot])
         if needs_mouth(target, self.openings[shot]):
             if driver_crop is None:  # no driver frame (or it is the truth being scored): the widest-open shot
                 widest = widest_open(self.openings, shot, exclude)
