@@ -218,61 +218,106 @@ def _slide_iris(image: np.ndarray, target: np.ndarray, eye: int, start: np.ndarr
     return out
 
 
-CLOSING = 0.5  # an eye opened less than this share of the photo's starts to be drawn shut
-LASH_WIDTH = 0.05  # the lash line of a shut eye, in eye widths
+# Eye widths beyond each lid's points: the lashes and liner there move with their lid. The upper
+# row is farther: dlib puts the upper lid's points on the iris, often a sixth of the eye's width
+# below the lid's real margin (looked at on real 512 px faces); it stays well below the brow
+# (BROW_SHARE of the way there), or a low brow would be dragged down with a closing lid.
+UPPER_ROW, LOWER_ROW, BROW_SHARE = 0.25, 0.12, 0.35
+BROW_OF = (range(17, 22), range(22, 27))  # each eye's brow
+
+
+ROW_ABOVE = ((36, 37, 38, 39), (42, 43, 44, 45))  # per eye: the corners and the upper lid, in order
+CORNER_ROW = 0.5  # the row over a corner is this much nearer than over the lid: the band tapers there
+
+
+def lash_offsets(points: np.ndarray) -> np.ndarray:
+    """(12,) how far beyond its lid point each of `lash_rows`' points sits in the photo `points`
+    (68, 2), in eye widths: made once from the photo, so the band keeps its width as the lid moves."""
+    out = []
+    for eye in (0, 1):
+        width = float(np.linalg.norm(eye_frame(points, eye)[1])) + 1e-6
+        brow = points[list(BROW_OF[eye])]
+        for k, i in enumerate(ROW_ABOVE[eye]):
+            far = UPPER_ROW * (CORNER_ROW if k in (0, 3) else 1.0)
+            out.append(min(far, BROW_SHARE * np.linalg.norm(brow - points[i], axis=1).min() / width))
+        out += [LOWER_ROW] * len(LOWER[eye])
+    return np.array(out, np.float32)
+
+
+def lash_rows(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(12, 2) per eye: points above its outer corner, its upper lid and its inner corner (4), then
+    below its lower lid (2), `offsets` (`lash_offsets`) eye widths away from those of `points` (68, 2).
+
+    In the warp's mesh (`faces.warp`) they make the thin band of lashes and liner along a lid move
+    with it whole: a closing lid stretches the lid skin between the band and the brow, as a real one
+    does, instead of stretching the lash line itself into a thick dark almond that reads as open."""
+    rows = []
+    for eye in (0, 1):
+        across = eye_frame(points, eye)[2]  # one eye width, pointing down the face
+        rows += [points[i] - offsets[6 * eye + k] * across for k, i in enumerate(ROW_ABOVE[eye])]
+        rows += [points[i] + offsets[6 * eye + 4 + k] * across for k, i in enumerate(LOWER[eye])]
+    return np.array(rows, np.float32)
+
+
+CLOSING, SHUT = 0.4, 0.1  # eye opening against the photo's: from CLOSING it is drawn shutting, shut at SHUT
+LASH_WIDTH = 0.06  # the lash line of a shut eye, in eye widths
 
 
 def closedness(target: np.ndarray, source: np.ndarray, eye: int) -> float:
     """How shut eye 0 or 1 of `target` (68, 2) is against the photo's (`source`): 0 at `CLOSING` of
-    its opening or more, 1 where the lids meet."""
+    its opening or more, 1 at `SHUT` or less."""
     have = eye_opening(source, eye)
     if have < 1e-3:
         return 0.0  # a photo with shut eyes: nothing to close
-    return float(np.clip(1 - eye_opening(target, eye) / (CLOSING * have), 0, 1))
+    return float(np.clip((CLOSING - eye_opening(target, eye) / have) / (CLOSING - SHUT), 0, 1))
 
 
 def close_lids(image: np.ndarray, target: np.ndarray, source: np.ndarray) -> np.ndarray:
     """`image` (H, W, 3) uint8 of a face warped to `target` (68, 2) with each closing eye drawn shut.
 
-    The warp squeezes the open eye of the photo (`source` landmarks) into the closing slit, so its
-    white, iris and both lash lines stay there as a dark, glinting almond that reads as an eye still
-    open. A shut eye shows lid skin down to one lash line: the slit is filled from the skin around it
-    (inpainting the band between the lids) and the lash line drawn along where the lids meet, in the
-    photo's own darkest lash colour, blended in as the eye shuts (`closedness`)."""
+    The warp squeezes the photo's open eye (`source` landmarks) into the closing slit, and dlib's
+    lid points sit a little inside the real lid margins, so white, iris and lash glints stay along
+    the slit and read as an eye still open. A shut eye shows lid skin down to one lash line: the eye
+    and the lash bands beside it (out to `lash_rows`) are filled from the skin around them
+    (inpainting), the lash line drawn where the lids meet in the photo's darkest colour there, and
+    the whole blended in as the eye shuts (`closedness`)."""
     out = image
     for eye in (0, 1):
         shut = closedness(target, source, eye)
         if shut > 0:
-            out = _shut_eye(out, target, eye, shut)
+            out = _shut_eye(out, target, eye, shut, lash_rows(target, lash_offsets(source)))
     return out
 
 
-def _shut_eye(image: np.ndarray, target: np.ndarray, eye: int, shut: float) -> np.ndarray:
+def _shut_eye(image: np.ndarray, target: np.ndarray, eye: int, shut: float, rows: np.ndarray) -> np.ndarray:
     idx = EYE_POINTS[eye]
     width = float(np.linalg.norm(eye_frame(target, eye)[1]))
     if width < 4:
         return image
+    rows = rows[6 * eye:6 * eye + 6]  # above 36, 37, 38, 39; below 41, 40 (eye 0)
+    # The eye with its lash bands: outer corner, over the upper lid, inner corner, under the lower lid.
+    region = np.array([target[idx[0]], *rows[:4], target[idx[3]], rows[5], rows[4]], np.float32)
     height, full_width = image.shape[:2]
-    lids = target[idx]
-    pad = 0.35 * width + 3
-    x0, y0 = np.floor(lids.min(0) - pad).astype(int).clip(0, [full_width - 1, height - 1])
-    x1, y1 = np.ceil(lids.max(0) + pad).astype(int).clip([x0 + 1, y0 + 1], [full_width, height])
+    pad = 0.2 * width + 3
+    x0, y0 = np.floor(region.min(0) - pad).astype(int).clip(0, [full_width - 1, height - 1])
+    x1, y1 = np.ceil(region.max(0) + pad).astype(int).clip([x0 + 1, y0 + 1], [full_width, height])
     box = image[y0:y1, x0:x1]
-    at = (lids - [x0, y0]).astype(np.float32)
-    slit = np.zeros(box.shape[:2], np.uint8)
-    cv2.fillPoly(slit, [np.round(at * 4).astype(np.int32)], 255, cv2.LINE_8, shift=2)
-    margin = max(1, int(round(0.08 * width)))
-    band = cv2.dilate(slit, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1)))
-    lashes = np.percentile(box[band > 0].reshape(-1, 3), 5, axis=0)  # the darkest there: the photo's lashes
-    skin = cv2.inpaint(box, band, max(2, margin), cv2.INPAINT_TELEA)
-    # Where the lids meet: midway between each upper point and the lower one facing it, corner to corner.
-    line = np.array([at[0], (at[1] + at[5]) / 2, (at[2] + at[4]) / 2, at[3]], np.float32)
+    at = region - [x0, y0]
+    band = np.zeros(box.shape[:2], np.uint8)
+    cv2.fillPoly(band, [np.round(at * 4).astype(np.int32)], 255, cv2.LINE_8, shift=2)
+    band = cv2.dilate(band, np.ones((3, 3), np.uint8))
+    if not band.any():
+        return image
+    lashes = np.percentile(box[band > 0].reshape(-1, 3), 3, axis=0)  # the darkest there: the photo's lashes
+    skin = cv2.inpaint(box, band, max(2, int(round(0.1 * width))), cv2.INPAINT_TELEA).astype(np.float32)
+    lids = target[idx] - [x0, y0]
+    line = np.array([lids[0], (lids[1] + lids[5]) / 2, (lids[2] + lids[4]) / 2, lids[3]], np.float32)  # where they meet
     ink = np.zeros(box.shape[:2], np.float32)
     cv2.polylines(ink, [np.round(line * 16).astype(np.int32)], False, 1.0,
                   max(1, int(round(LASH_WIDTH * width))), cv2.LINE_AA, shift=4)
     ink = cv2.GaussianBlur(ink, (0, 0), max(0.5, 0.02 * width))[..., None]
     shut_eye = skin * (1 - ink) + lashes * ink
-    blend = shut * cv2.GaussianBlur(band.astype(np.float32) / 255, (0, 0), max(0.7, 0.5 * margin))[..., None]
+    blend = shut * cv2.GaussianBlur(band.astype(np.float32) / 255, (0, 0), max(0.7, 0.03 * width))[..., None]
     blend = np.maximum(blend, shut * ink)
     out = image.copy()
     out[y0:y1, x0:x1] = np.rint(box + blend * (shut_eye - box)).astype(np.uint8)

@@ -82,6 +82,7 @@ MOUTH_MATCH = 0.015  # a start whose mouth is opened within this (of the face's 
 AWAKE = 0.85  # a start whose eyes are opened less than this share of the driver's median is mid-blink
 MOUTH_AND_JAW = list(range(3, 14)) + list(range(48, 68))  # the jaw drops as the mouth opens
 EYES = list(range(36, 48))
+ANCHOR = [0, 1, 2, 14, 15, 16, 31, 32, 33, 34, 35]  # the nose's base and the jaw's top: they do not move as the mouth does
 LIDS = [point for eye in UPPER + LOWER for point in eye]
 QUICK = MOUTH_AND_JAW + LIDS  # what moves in a few frames: a syllable, a blink
 STEADY, NIMBLE = 1.0, 0.5  # temporal Gaussian sigmas (frames) for the rest of the face and for QUICK
@@ -113,7 +114,11 @@ def resting_face(faces: np.ndarray, source: np.ndarray) -> np.ndarray:
     mouths = np.array([mouth_opening(face) for face in faces])
     if abs(mouths[0] - mouth_opening(source)) > MOUTH_MATCH:
         nearest = np.argsort(np.abs(mouths - mouth_opening(source)), kind="stable")[:share]
-        rest[MOUTH_AND_JAW] = faces[nearest][:, MOUTH_AND_JAW].mean(0)
+        # Each of those frames laid on the first by its nose and the jaw's top: a face turned a little
+        # otherwise brings its jaw shifted sideways, and every frame's jaw would carry the shift (a
+        # notch in the cheek where the moved jaw meets the still temple).
+        shift = faces[0, ANCHOR].mean(0) - faces[nearest][:, ANCHOR].mean(1)  # (share, 2)
+        rest[MOUTH_AND_JAW] = (faces[nearest][:, MOUTH_AND_JAW] + shift[:, None]).mean(0)
     eyes = np.array([eye_opening(face, 0) + eye_opening(face, 1) for face in faces])
     if eyes[0] < AWAKE * np.median(eyes):
         awake = np.argsort(np.abs(eyes - np.median(eyes)), kind="stable")[:share]

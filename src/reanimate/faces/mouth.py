@@ -9,7 +9,7 @@ follow suit) and its fine detail to the face's (a painting keeps its brush, an o
 import cv2
 import numpy as np
 
-from reanimate.faces.warp import BROWS, INNER_LIPS, OUTER_LIPS, match_colours, polygon_mask
+from reanimate.faces.warp import BROWS, INNER_LIPS, OUTER_LIPS, polygon_mask
 
 def mouth_opening(points: np.ndarray) -> float:
     """Inner-lip gap over the face height: 0 closed, about 0.15-0.3 wide open."""
@@ -63,17 +63,34 @@ def fill_mouth(face: np.ndarray, target: np.ndarray, donor: np.ndarray, donor_po
     inner = polygon_mask(at[list(INNER_LIPS)], size)
     mouth_width = np.linalg.norm(at[54] - at[48])
     # The lips themselves, kept clear of the inner lip line: dlib puts it a little inside an open
-    # mouth, and teeth counted as lip would make the colour match grey the teeth and the grain match
-    # blur them.
+    # mouth, and teeth counted as lip would grey the teeth in the colour match and blur them in the
+    # grain match. Thin lips (a painting's) keep their whole ring: a sliver gives no colour to trust.
+    ring = np.clip(polygon_mask(at[list(OUTER_LIPS)], size) - inner, 0, 1)
     edge = max(1, round(LIP_EDGE * mouth_width))
-    clear = cv2.dilate(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1, 2 * edge + 1)))
-    ring = np.clip(polygon_mask(at[list(OUTER_LIPS)], size) - clear, 0, 1)
-    mouth = match_colours(mouth, box, ring)  # the donor's lips to the face's: teeth follow suit
+    clear = np.clip(ring - cv2.dilate(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1,) * 2)), 0, 1)
+    ring = clear if clear.sum() >= 0.5 * ring.sum() else ring
+    mouth = match_lips(mouth, box, ring)  # the donor's lips to the face's: teeth follow suit
     mouth = match_grain(mouth, box, ring)  # a painting's brush or an old photo's grain, not the donor's
     blend = share * cv2.GaussianBlur(inner, (0, 0), max(0.8, 0.02 * mouth_width))[..., None]
     out = face.copy()
     out[y0:y1, x0:x1] = np.rint(box + blend * (mouth.astype(np.float32) - box)).astype(np.uint8)
     return out
+
+
+def match_lips(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`image` (the donor's mouth) with its lips' colour in `mask` moved to `reference`'s there (LAB):
+    lightness by mean and spread (within 0.7-1.4x, so white teeth stay white and a dark inside dark),
+    colour by mean and a spread never widened (a black-and-white photo's mouth comes out grey, a
+    painting's lips keep their hue without a donor's pink tongue swinging it)."""
+    sel = mask > 0.5
+    if sel.sum() < 8:
+        return image
+    lab, ref = (cv2.cvtColor(x, cv2.COLOR_RGB2LAB).astype(np.float32) for x in (image, reference))
+    mean, std = lab[sel].mean(0), lab[sel].std(0) + 1e-3
+    ref_mean, ref_std = ref[sel].mean(0), ref[sel].std(0) + 1e-3
+    gain = np.concatenate([np.clip(ref_std[:1] / std[:1], 0.7, 1.4), np.clip(ref_std[1:] / std[1:], 0.0, 1.0)])
+    out = (lab - mean) * gain + ref_mean
+    return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
 
 def detail(image: np.ndarray) -> np.ndarray:
@@ -82,6 +99,7 @@ def detail(image: np.ndarray) -> np.ndarray:
     return grey - cv2.GaussianBlur(grey, (0, 0), 1.0)
 
 
+GRAIN_MAX = 4.0  # grey levels of grain added at most
 GRAIN_SEED = 7  # one fixed grain pattern: it stays on the picture like a canvas's, not flickering
 
 
@@ -101,6 +119,7 @@ def match_grain(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> n
     if have < 0.8 * want:
         noise = np.random.default_rng(GRAIN_SEED).normal(0, 1, image.shape[:2]).astype(np.float32)
         noise = noise - cv2.GaussianBlur(noise, (0, 0), 1.0)  # the same band `detail` measures
-        gain = np.sqrt(max(want ** 2 - have ** 2, 0.0)) / (noise[sel].std() + 1e-6)
+        # At most GRAIN_MAX grey levels: a painting's strokes are not noise, and more reads as speckle.
+        gain = min(np.sqrt(max(want ** 2 - have ** 2, 0.0)), GRAIN_MAX) / (noise[sel].std() + 1e-6)
         return np.clip(image + gain * noise[..., None], 0, 255).astype(np.uint8)
     return image

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from reanimate.faces.eyes import LOWER, UPPER, eye_frame, place_iris, to_eye
+from reanimate.faces.eyes import lash_offsets, lash_rows, place_iris, to_eye
 
 JAW, BROWS, NOSE, EYES = range(0, 17), range(17, 27), range(27, 36), range(36, 48)
 OUTER_LIPS, INNER_LIPS = range(48, 60), range(60, 68)
@@ -104,23 +104,6 @@ NECK_FOLLOW, SHOULDER_FOLLOW = 0.6, 0.25  # how much of the head's move the neck
 OUTLINE_FOLLOW = 0.5  # how much of the face outline's own change (beyond the head's move) the ring makes
 
 
-LASH_ROW = 0.12  # eye widths beyond each lid's points: the lashes and liner there move with their lid
-
-
-def lash_rows(points: np.ndarray) -> np.ndarray:
-    """(8, 2) a point just above each upper-lid point and below each lower-lid one of `points` (68, 2).
-
-    With them the thin band of lashes and liner along a lid moves with it whole: a closing lid
-    stretches the lid skin between the band and the brow, as a real one does, instead of stretching
-    the lash line itself into a thick dark almond that still reads as an open eye."""
-    rows = []
-    for eye in (0, 1):
-        across = eye_frame(points, eye)[2]  # one eye width, pointing down the face
-        rows += [points[i] - LASH_ROW * across for i in UPPER[eye]]
-        rows += [points[i] + LASH_ROW * across for i in LOWER[eye]]
-    return np.array(rows, np.float32)
-
-
 def border_points(width: int, height: int) -> np.ndarray:
     xs, ys = np.linspace(0, width - 1, BORDER_STEPS + 1), np.linspace(0, height - 1, BORDER_STEPS + 1)
     top = [(x, 0) for x in xs] + [(x, height - 1) for x in xs]
@@ -139,6 +122,7 @@ def _signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 FACING = [(37, 41), (38, 40), (43, 47), (44, 46), (61, 67), (62, 66), (63, 65)]
 OPENINGS = (set(range(36, 42)) | {68}, set(range(42, 48)) | {69}, set(range(48, 68)))
 SLIVER = 0.004  # triangles smaller than this share of the face's box are not checked for folds
+EDGE_SHARE = 0.03  # nor triangles of the face's outline smaller than this share (a turning head hides them)
 MAP_SIDE = 640  # the warp's maps are computed at most this large and scaled up (they are piecewise linear)
 
 
@@ -197,6 +181,7 @@ class FaceWarp:
         # Near the fixed border a point moves less, so the band between them stretches rather than folds.
         to_border = np.minimum(extra, [width - 1, height - 1] - extra).min(1)
         self.extra_follow = np.clip(to_border / (0.2 * max(width, height)), 0, 1)[:, None].astype(np.float32)
+        self.lash_offsets = lash_offsets(self.points)
         self.source = self._control(self.points, self.irises, extra)  # (M, 2)
         self.triangles = Delaunay(self.source).simplices.astype(np.int32)  # (T, 3)
         self.source_areas = _signed_areas(self.source, self.triangles)
@@ -208,6 +193,14 @@ class FaceWarp:
         # Slivers (the nose's edge, seen turning) may flip without a visible fold: only larger ones count.
         face_area = np.ptp(self.points, axis=0).prod()
         self.visible = np.abs(self.source_areas) > SLIVER * face_area
+        # Small triangles along the face's outline (jaw, brow ends, forehead and head points) turn
+        # over as a head turns: the far temple or cheek goes out of sight behind the face, which is
+        # what a turn does, not a fold to undo by dropping the whole expression (it did, on 75 of
+        # 100 frames of one portrait with a turning driver).
+        first_head = 68 + (0 if self.irises is None else 2) + len(self.lash_offsets)
+        outline = set(range(17)) | {17, 26} | set(range(first_head, first_head + int(self.extra_kept[:len(self._head)].sum())))
+        at_edge = np.array([set(t.tolist()) <= outline for t in self.triangles], bool)
+        self.visible &= ~(at_edge & (np.abs(self.source_areas) < EDGE_SHARE * face_area))
         self._scale = min(1.0, MAP_SIDE / max(width, height))
         small = max(1, round(height * self._scale)), max(1, round(width * self._scale))
         ys, xs = np.mgrid[0:small[0], 0:small[1]].astype(np.float32)
@@ -215,7 +208,7 @@ class FaceWarp:
         self._grid = np.stack([(ys + 0.5) / self._scale - 0.5, (xs + 0.5) / self._scale - 0.5])
 
     def _control(self, points: np.ndarray, irises: np.ndarray | None, extra: np.ndarray) -> np.ndarray:
-        parts = [points] + ([] if irises is None else [irises]) + [lash_rows(points), extra, self.border]
+        parts = [points] + ([] if irises is None else [irises]) + [lash_rows(points, self.lash_offsets), extra, self.border]
         return np.concatenate(parts).astype(np.float32)
 
     def target_control(self, target: np.ndarray) -> np.ndarray:
@@ -252,10 +245,16 @@ class FaceWarp:
     def safe_target(self, target: np.ndarray) -> tuple[np.ndarray, bool]:
         """Target control points that fold no triangle: blended towards the rigid motion if needed."""
         target = uncross(target)
+        rigid = apply_similarity(self.points, similarity(self.points[RIGID], target[RIGID]))
+        # The jaw's own motion (beyond the head's) smoothed along the jaw: dlib's outline points wander
+        # a little as the mouth moves, and a 2D warp draws each wander as a notch in the cheek's edge.
+        jaw = list(JAW)
+        own = target[jaw] - rigid[jaw]
+        padded = np.concatenate([own[:1], own, own[-1:]])
+        target[jaw] = rigid[jaw] + 0.25 * padded[:-2] + 0.5 * padded[1:-1] + 0.25 * padded[2:]
         control = self.target_control(target)
         if not self.folds(control):
             return control, False
-        rigid = apply_similarity(self.points, similarity(self.points[RIGID], target[RIGID]))
         # Towards the head's rigid move first (keeps the pose, drops the expression), then towards
         # the source itself (a large turn against the pinned border), which cannot fold.
         candidates = [rigid + w * (target - rigid) for w in (0.75, 0.5, 0.25, 0.0)]
