@@ -261,19 +261,22 @@ def lash_rows(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 CLOSING, SHUT = 0.4, 0.1  # eye opening against the photo's: from CLOSING it is drawn shutting, shut at SHUT
 LASH_WIDTH = 0.06  # the lash line of a shut eye, in eye widths
+SHUT_PHOTO = 0.12  # a photo's eye opened less than this (lid gap over eye width) is already shut
 
 
 def closedness(target: np.ndarray, source: np.ndarray, eye: int) -> float:
     """How shut eye 0 or 1 of `target` (68, 2) is against the photo's (`source`): 0 at `CLOSING` of
     its opening or more, 1 at `SHUT` or less."""
     have = eye_opening(source, eye)
-    if have < 1e-3:
-        return 0.0  # a photo with shut eyes: nothing to close
+    if have < SHUT_PHOTO:
+        return 0.0  # a photo with shut eyes (dlib reads them 0.05-0.1 open): nothing to close
     return float(np.clip((CLOSING - eye_opening(target, eye) / have) / (CLOSING - SHUT), 0, 1))
 
 
-def close_lids(image: np.ndarray, target: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """`image` (H, W, 3) uint8 of a face warped to `target` (68, 2) with each closing eye drawn shut.
+def close_lids(image: np.ndarray, target: np.ndarray, source: np.ndarray, offsets: np.ndarray | None = None
+               ) -> np.ndarray:
+    """`image` (H, W, 3) uint8 of a face warped to `target` (68, 2: the landmarks the warp drew, its
+    lids uncrossed) with each closing eye drawn shut; `offsets`: the warp's `lash_offsets(source)`.
 
     The warp squeezes the photo's open eye (`source` landmarks) into the closing slit, and dlib's
     lid points sit a little inside the real lid margins, so white, iris and lash glints stay along
@@ -285,7 +288,8 @@ def close_lids(image: np.ndarray, target: np.ndarray, source: np.ndarray) -> np.
     for eye in (0, 1):
         shut = closedness(target, source, eye)
         if shut > 0:
-            out = _shut_eye(out, target, eye, shut, lash_rows(target, lash_offsets(source)))
+            offsets = lash_offsets(source) if offsets is None else offsets
+            out = _shut_eye(out, target, eye, shut, lash_rows(target, offsets))
     return out
 
 

@@ -2,7 +2,7 @@
 head outline and the image border (after "Bringing Portraits to Life", Averbuch-Elor et al. 2017).
 
 Why piecewise-affine rather than thin-plate splines or moving least squares: it is exact at every
-landmark, local (a moving mouth does not drag the ears), cannot fold when each triangle keeps its
+landmark (the jaw's own motion is smoothed along it first), local (a moving mouth does not drag the ears), cannot fold when each triangle keeps its
 orientation (checked and clamped per frame), and renders with one `cv2.remap` over a per-pixel
 triangle lookup, well over real time at 256x256 on a CPU (`benchmarks/talk_warp.py`). A TPS over 90
 points costs a dense 90-term sum per pixel and overshoots between landmarks on large expressions.
@@ -142,6 +142,7 @@ def uncross(target: np.ndarray) -> np.ndarray:
 class WarpResult:
     image: np.ndarray  # (H, W, 3) uint8
     folds_clamped: bool  # the target would have folded triangles: motion was pulled towards rigid
+    points: np.ndarray  # (68, 2) the landmarks drawn: the target, uncrossed, its jaw smoothed, clamped if so
 
 
 class FaceWarp:
@@ -243,7 +244,9 @@ class FaceWarp:
         return bool(np.any((shrunk & ~self.closable | turned & self.closable) & self.visible))
 
     def safe_target(self, target: np.ndarray) -> tuple[np.ndarray, bool]:
-        """Target control points that fold no triangle: blended towards the rigid motion if needed."""
+        """Target control points that fold no triangle: blended towards the rigid motion if needed.
+        The lids and lips are uncrossed and the jaw's own motion smoothed along it first, so the warp
+        is exact at every landmark but the jaw's."""
         target = uncross(target)
         rigid = apply_similarity(self.points, similarity(self.points[RIGID], target[RIGID]))
         # The jaw's own motion (beyond the head's) smoothed along the jaw: dlib's outline points wander
@@ -299,7 +302,7 @@ class FaceWarp:
         control, clamped = self.safe_target(target)
         map_x, map_y = self.maps(control)
         image = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return WarpResult(image, clamped)
+        return WarpResult(image, clamped, control[:68].copy())
 
 
 def _irises_or_centres(points: np.ndarray, irises: np.ndarray) -> np.ndarray:

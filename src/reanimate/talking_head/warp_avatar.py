@@ -70,7 +70,7 @@ class WarpAvatar:
         face = result.image
         if look is not None and self.warps[shot].irises is not None:
             face = turn_eyes(face, target, self.warps[shot].look_kept(target), look)
-        face = close_lids(face, target, self.points[shot])
+        face = close_lids(face, result.points, self.points[shot], self.warps[shot].lash_offsets)
         if needs_mouth(target, self.openings[shot]):
             if driver_crop is None:  # no driver frame (or it is the truth being scored): the widest-open shot
                 widest = widest_open(self.openings, shot, exclude)
