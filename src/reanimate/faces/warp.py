@@ -122,7 +122,6 @@ def _signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 FACING = [(37, 41), (38, 40), (43, 47), (44, 46), (61, 67), (62, 66), (63, 65)]
 OPENINGS = (set(range(36, 42)) | {68}, set(range(42, 48)) | {69}, set(range(48, 68)))
 SLIVER = 0.004  # triangles smaller than this share of the face's box are not checked for folds
-EDGE_SHARE = 0.03  # nor triangles of the face's outline smaller than this share (a turning head hides them)
 MAP_SIDE = 640  # the warp's maps are computed at most this large and scaled up (they are piecewise linear)
 
 
@@ -194,14 +193,6 @@ class FaceWarp:
         # Slivers (the nose's edge, seen turning) may flip without a visible fold: only larger ones count.
         face_area = np.ptp(self.points, axis=0).prod()
         self.visible = np.abs(self.source_areas) > SLIVER * face_area
-        # Small triangles along the face's outline (jaw, brow ends, forehead and head points) turn
-        # over as a head turns: the far temple or cheek goes out of sight behind the face, which is
-        # what a turn does, not a fold to undo by dropping the whole expression (it did, on 75 of
-        # 100 frames of one portrait with a turning driver).
-        first_head = 68 + (0 if self.irises is None else 2) + len(self.lash_offsets)
-        outline = set(range(17)) | {17, 26} | set(range(first_head, first_head + int(self.extra_kept[:len(self._head)].sum())))
-        at_edge = np.array([set(t.tolist()) <= outline for t in self.triangles], bool)
-        self.visible &= ~(at_edge & (np.abs(self.source_areas) < EDGE_SHARE * face_area))
         self._scale = min(1.0, MAP_SIDE / max(width, height))
         small = max(1, round(height * self._scale)), max(1, round(width * self._scale))
         ys, xs = np.mgrid[0:small[0], 0:small[1]].astype(np.float32)
