@@ -224,8 +224,6 @@ def _slide_iris(image: np.ndarray, target: np.ndarray, eye: int, start: np.ndarr
 # (BROW_SHARE of the way there), or a low brow would be dragged down with a closing lid.
 UPPER_ROW, LOWER_ROW, BROW_SHARE = 0.25, 0.12, 0.35
 BROW_OF = (range(17, 22), range(22, 27))  # each eye's brow
-
-
 ROW_ABOVE = ((36, 37, 38, 39), (42, 43, 44, 45))  # per eye: the corners and the upper lid, in order
 CORNER_ROW = 0.5  # the row over a corner is this much nearer than over the lid: the band tapers there
 
@@ -315,7 +313,7 @@ def _shut_eye(image: np.ndarray, target: np.ndarray, eye: int, shut: float, rows
     lashes = np.percentile(box[band > 0].reshape(-1, 3), 3, axis=0)  # the darkest there: the photo's lashes
     skin = cv2.inpaint(box, band, max(2, int(round(0.1 * width))), cv2.INPAINT_TELEA).astype(np.float32)
     lids = target[idx] - [x0, y0]
-    line = np.array([lids[0], (lids[1] + lids[5]) / 2, (lids[2] + lids[4]) / 2, lids[3]], np.float32)  # where they meet
+    line = np.array([lids[0], (lids[1] + lids[5]) / 2, (lids[2] + lids[4]) / 2, lids[3]], np.float32)  # lids meet
     ink = np.zeros(box.shape[:2], np.float32)
     cv2.polylines(ink, [np.round(line * 16).astype(np.int32)], False, 1.0,
                   max(1, int(round(LASH_WIDTH * width))), cv2.LINE_AA, shift=4)

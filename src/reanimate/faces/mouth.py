@@ -9,7 +9,7 @@ follow suit) and its fine detail to the face's (a painting keeps its brush, an o
 import cv2
 import numpy as np
 
-from reanimate.faces.warp import BROWS, INNER_LIPS, OUTER_LIPS, polygon_mask
+from reanimate.faces.warp import BROWS, INNER_LIPS, OUTER_LIPS, match_colours, polygon_mask
 
 def mouth_opening(points: np.ndarray) -> float:
     """Inner-lip gap over the face height: 0 closed, about 0.15-0.3 wide open."""
@@ -67,30 +67,18 @@ def fill_mouth(face: np.ndarray, target: np.ndarray, donor: np.ndarray, donor_po
     # grain match. Thin lips (a painting's) keep their whole ring: a sliver gives no colour to trust.
     ring = np.clip(polygon_mask(at[list(OUTER_LIPS)], size) - inner, 0, 1)
     edge = max(1, round(LIP_EDGE * mouth_width))
-    clear = np.clip(ring - cv2.dilate(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1,) * 2)), 0, 1)
+    near_inner = cv2.dilate(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1,) * 2))
+    clear = np.clip(ring - near_inner, 0, 1)
     ring = clear if clear.sum() >= 0.5 * ring.sum() else ring
-    mouth = match_lips(mouth, box, ring)  # the donor's lips to the face's: teeth follow suit
+    # The donor's lips to the face's, teeth following suit: lightness within 0.7-1.4x its spread (white
+    # teeth stay white, a dark inside dark), colour spread never widened (a black-and-white photo's
+    # mouth comes out grey, a painting's lips keep their hue without the donor's pink tongue).
+    mouth = match_colours(mouth, box, ring, lightness=(0.7, 1.4), colour=(0.0, 1.0))
     mouth = match_grain(mouth, box, ring)  # a painting's brush or an old photo's grain, not the donor's
     blend = share * cv2.GaussianBlur(inner, (0, 0), max(0.8, 0.02 * mouth_width))[..., None]
     out = face.copy()
     out[y0:y1, x0:x1] = np.rint(box + blend * (mouth.astype(np.float32) - box)).astype(np.uint8)
     return out
-
-
-def match_lips(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """`image` (the donor's mouth) with its lips' colour in `mask` moved to `reference`'s there (LAB):
-    lightness by mean and spread (within 0.7-1.4x, so white teeth stay white and a dark inside dark),
-    colour by mean and a spread never widened (a black-and-white photo's mouth comes out grey, a
-    painting's lips keep their hue without a donor's pink tongue swinging it)."""
-    sel = mask > 0.5
-    if sel.sum() < 8:
-        return image
-    lab, ref = (cv2.cvtColor(x, cv2.COLOR_RGB2LAB).astype(np.float32) for x in (image, reference))
-    mean, std = lab[sel].mean(0), lab[sel].std(0) + 1e-3
-    ref_mean, ref_std = ref[sel].mean(0), ref[sel].std(0) + 1e-3
-    gain = np.concatenate([np.clip(ref_std[:1] / std[:1], 0.7, 1.4), np.clip(ref_std[1:] / std[1:], 0.0, 1.0)])
-    out = (lab - mean) * gain + ref_mean
-    return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
 
 def detail(image: np.ndarray) -> np.ndarray:

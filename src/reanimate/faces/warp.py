@@ -2,15 +2,15 @@
 head outline and the image border (after "Bringing Portraits to Life", Averbuch-Elor et al. 2017).
 
 Why piecewise-affine rather than thin-plate splines or moving least squares: it is exact at every
-landmark (the jaw's own motion is smoothed along it first), local (a moving mouth does not drag the ears), cannot fold when each triangle keeps its
-orientation (checked and clamped per frame), and renders with one `cv2.remap` over a per-pixel
+landmark (the jaw's own motion is smoothed along it first), local (a moving mouth does not drag
+the ears), cannot fold when each triangle keeps its orientation (checked and clamped per frame), and renders with one `cv2.remap` over a per-pixel
 triangle lookup, well over real time at 256x256 on a CPU (`benchmarks/talk_warp.py`). A TPS over 90
 points costs a dense 90-term sum per pixel and overshoots between landmarks on large expressions.
 
 Points beyond the 68: a forehead arc above the brows and a ring around the head that move with the
 head's similarity transform (the hair and the top of the head follow the face), points on the neck
-and shoulders that follow it partly, a row just beyond each lid that moves with it (`lash_rows`), the iris centres when they are known (carried by their eyes; a
-gaze slides the iris afterwards, `faces.eyes.turn_eyes`), and fixed points on the image border, so the background far from the face holds still. Warping a whole
+and shoulders that follow it partly, a row just beyond each lid that moves with it (`lash_rows`), the
+iris centres when they are known (carried by their eyes; a gaze slides the iris afterwards, `faces.eyes.turn_eyes`), and fixed points on the image border, so the background far from the face holds still. Warping a whole
 photo this way moves the head in the frame ("Bringing Portraits to Life" warps the whole image too).
 """
 
@@ -200,7 +200,8 @@ class FaceWarp:
         self._grid = np.stack([(ys + 0.5) / self._scale - 0.5, (xs + 0.5) / self._scale - 0.5])
 
     def _control(self, points: np.ndarray, irises: np.ndarray | None, extra: np.ndarray) -> np.ndarray:
-        parts = [points] + ([] if irises is None else [irises]) + [lash_rows(points, self.lash_offsets), extra, self.border]
+        lashes = lash_rows(points, self.lash_offsets)
+        parts = [points] + ([] if irises is None else [irises]) + [lashes, extra, self.border]
         return np.concatenate(parts).astype(np.float32)
 
     def target_control(self, target: np.ndarray) -> np.ndarray:
@@ -322,9 +323,11 @@ def head_hull(points: np.ndarray) -> np.ndarray:
     return cv2.convexHull(np.concatenate([points, head_points(points)]).astype(np.float32))[:, 0]
 
 
-def match_colours(image: np.ndarray, reference: np.ndarray, mask: np.ndarray, ref_mask: np.ndarray | None = None
+def match_colours(image: np.ndarray, reference: np.ndarray, mask: np.ndarray, ref_mask: np.ndarray | None = None,
+                  lightness: tuple[float, float] = (0.5, 2.0), colour: tuple[float, float] = (0.5, 2.0)
                   ) -> np.ndarray:
-    """`image` with its per-channel mean and spread in `mask` moved to `reference`'s in `ref_mask`."""
+    """`image` with its per-channel mean and spread in `mask` moved to `reference`'s in `ref_mask` (LAB);
+    the spread's gain is kept within `lightness` for L and `colour` for a and b."""
     ref_mask = mask if ref_mask is None else ref_mask
     sel, ref_sel = mask > 0.5, ref_mask > 0.5
     if sel.sum() < 8 or ref_sel.sum() < 8:
@@ -332,5 +335,7 @@ def match_colours(image: np.ndarray, reference: np.ndarray, mask: np.ndarray, re
     lab, ref = (cv2.cvtColor(x, cv2.COLOR_RGB2LAB).astype(np.float32) for x in (image, reference))
     mean, std = lab[sel].mean(0), lab[sel].std(0) + 1e-3
     ref_mean, ref_std = ref[ref_sel].mean(0), ref[ref_sel].std(0) + 1e-3
-    out = (lab - mean) * np.clip(ref_std / std, 0.5, 2.0) + ref_mean
+    gain = ref_std / std
+    gain = np.concatenate([np.clip(gain[:1], *lightness), np.clip(gain[1:], *colour)])
+    out = (lab - mean) * gain + ref_mean
     return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
