@@ -1,9 +1,12 @@
 """dlib and the model files that ship inside `face-recognition-models`: found offline, never downloaded.
 
-Shared by the landmark tracker (talking heads) and the face-identity metric (CSIM).
+Shared by the landmark tracker (talking heads) and the face-identity metric (CSIM). Loading them
+takes seconds, so each is loaded once and kept.
 """
 
+import functools
 import importlib.util
+import threading
 from pathlib import Path
 
 from reanimate.core.errors import UserError
@@ -12,6 +15,7 @@ MODEL_FILES = {
     "landmarks68": "shape_predictor_68_face_landmarks.dat",
     "descriptor": "dlib_face_recognition_resnet_model_v1.dat",
 }
+_THREAD = threading.local()
 
 
 def import_dlib():
@@ -32,3 +36,18 @@ def model_path(name: str) -> Path:
     if not path.is_file():
         raise UserError(f"{path} is missing: reinstall face-recognition-models")
     return path
+
+
+@functools.cache
+def shape_predictor():
+    """The 68-point shape predictor, loaded once per process (1 s: its file is 100 MB); dlib's docs
+    say one instance may serve several threads at once."""
+    return import_dlib().shape_predictor(str(model_path("landmarks68")))
+
+
+def face_detector():
+    """dlib's HOG face detector, made once per thread (0.7 s): an instance must not serve two threads
+    at once (dlib's docs), and it runs without holding the GIL."""
+    if not hasattr(_THREAD, "detector"):
+        _THREAD.detector = import_dlib().get_frontal_face_detector()
+    return _THREAD.detector

@@ -15,7 +15,7 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-from reanimate.core.dlib_models import import_dlib, model_path
+from reanimate.core.dlib_models import face_detector, import_dlib, shape_predictor
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress
 from reanimate.faces.raster import NUM_LANDMARKS
@@ -74,10 +74,8 @@ class LandmarkDetector:
     """
 
     def __init__(self, max_detect_side: int = 480, min_face: int = 40, reacquire: int = 12):
-        dlib = import_dlib()
-        self._dlib = dlib
-        self._detector = dlib.get_frontal_face_detector()
-        self._predictor = dlib.shape_predictor(str(model_path("landmarks68")))
+        self._dlib = import_dlib()
+        self._detector, self._predictor = face_detector(), shape_predictor()
         self.max_detect_side = max_detect_side
         self.min_face = min_face
         self.reacquire = reacquire

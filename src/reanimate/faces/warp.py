@@ -266,8 +266,9 @@ class FaceWarp:
         small = self._grid.shape[1:]
         index = np.full(small, -1, np.int32)
         raster = ((control + 0.5) * self._scale - 0.5) * 16  # map pixels, 4 fractional bits
-        for t, tri in enumerate(self.triangles):
-            cv2.fillConvexPoly(index, np.round(raster[tri]).astype(np.int32), t, cv2.LINE_8, shift=4)
+        corners = np.round(raster[self.triangles]).astype(np.int32)  # (T, 3, 2)
+        for t, corner in enumerate(corners):
+            cv2.fillConvexPoly(index, corner, t, cv2.LINE_8, shift=4)
         # The affine map of each triangle, target -> source: [x, y, 1] @ A.T.
         dst = np.concatenate([control[self.triangles], np.ones((len(self.triangles), 3, 1), np.float32)], 2)
         src = self.source[self.triangles]  # (T, 3, 2)
@@ -276,13 +277,15 @@ class FaceWarp:
         affine = np.empty((len(dst), 3, 2))  # (T, 3, 2)
         affine[~flat] = np.linalg.solve(dst[~flat], src[~flat])
         affine[flat] = np.linalg.pinv(dst[flat]) @ src[flat]
-        affine = affine.astype(np.float32)
+        # Each pixel's map coefficients, gathered in one take from a (T + 1, 6) table whose last row
+        # is the identity (the pixels no triangle covered: a rounding seam along the image border
+        # read themselves); one gather of rows is several times faster than one per coefficient.
+        table = np.concatenate([affine.reshape(-1, 6), [[1, 0, 0, 1, 0, 0]]]).astype(np.float32)
+        index[index < 0] = len(affine)
+        xx, xy, yx, yy, x0, y0 = np.take(table, index, axis=0).transpose(2, 0, 1).copy()  # each (h, w)
         ys, xs = self._grid
-        uncovered = index < 0  # a rounding seam along the image border: read the pixel itself
-        a = affine[np.where(uncovered, 0, index)]  # (h, w, 3, 2)
-        map_x = xs * a[..., 0, 0] + ys * a[..., 1, 0] + a[..., 2, 0]
-        map_y = xs * a[..., 0, 1] + ys * a[..., 1, 1] + a[..., 2, 1]
-        map_x[uncovered], map_y[uncovered] = xs[uncovered], ys[uncovered]
+        map_x = xs * xx + ys * yx + x0
+        map_y = xs * xy + ys * yy + y0
         if self._scale < 1:
             map_x = cv2.resize(map_x, (width, height), interpolation=cv2.INTER_LINEAR)
             map_y = cv2.resize(map_y, (width, height), interpolation=cv2.INTER_LINEAR)

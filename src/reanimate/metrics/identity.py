@@ -9,7 +9,7 @@ measure is the Euclidean `distance` (below 0.6: the same person), reported besid
 
 import numpy as np
 
-from reanimate.core.dlib_models import import_dlib, model_path
+from reanimate.core.dlib_models import import_dlib, model_path, shape_predictor
 
 
 class FaceDescriptor:
@@ -19,7 +19,7 @@ class FaceDescriptor:
         dlib = import_dlib()
         self._dlib = dlib
         self._encoder = dlib.face_recognition_model_v1(str(model_path("descriptor")))
-        self._predictor = dlib.shape_predictor(str(model_path("landmarks68")))
+        self._predictor = shape_predictor()
 
     def __call__(self, image: np.ndarray, points: np.ndarray) -> np.ndarray:
         """Descriptor (128,) of RGB uint8 `image`; `points` (68, 2) place the face (for a generated

@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from reanimate.core.background import WriteBehind, read_ahead
 from reanimate.core.errors import UserError
 from reanimate.core.progress import progress, say
 from reanimate.faces.align import fixed_crop, stable_crops
@@ -37,6 +38,7 @@ from reanimate.talking_head.options import AnimateOptions
 from reanimate.talking_head.portrait import Portrait
 
 CHUNK = 16  # frames rendered at a time: memory stays flat on long drivers
+KEEP_DECODED = 1 << 30  # a driver of at most this many bytes decoded is kept between its two passes
 
 
 @dataclass
@@ -60,14 +62,24 @@ def driver_track(video: Video, size: int, detector: LandmarkDetector, show_progr
     generator expects); `steady` uses one crop for the whole video, so the landmarks keep the
     head's movement in the frame (what a warp of a still photo needs).
     """
-    track = detector.track((f for _, f in video.frames()), smooth=0, total=len(video), show_progress=show_progress)
+    # Decoding runs ahead on a thread beside the landmarks (PyAV and dlib's detector release the GIL);
+    # a short driver's frames are kept for the second pass instead of being decoded again.
+    kept = [] if video.width * video.height * 3 * len(video) <= KEEP_DECODED else None
+
+    def first_pass():
+        for _, frame in read_ahead(video.frames(), depth=4):
+            if kept is not None:
+                kept.append(frame)
+            yield frame
+
+    track = detector.track(first_pass(), smooth=0, total=len(video), show_progress=show_progress)
     if not track.found.any():
         raise UserError(f"no face found in any frame of the driving video {video.path}")
     track = dataclasses.replace(track, points=smooth_driver(track.raw, track.found))
     boxes = ([fixed_crop(track.points, track.found, size, MARGIN)] * len(video) if steady
              else stable_crops(track.points, track.found, size, MARGIN))
     crops, points, looks, last = [], [], [], None
-    for index, frame in video.frames():
+    for index, frame in enumerate(kept) if kept is not None else read_ahead(video.frames(), depth=4):
         if track.found[index]:
             last = index
             irises = find_irises(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), track.points[index])
@@ -125,7 +137,7 @@ def animate(model_dir, sources, driver, out, options: AnimateOptions = AnimateOp
     picture = None
     bar = progress(len(targets), "animating", "frame", enabled=show_progress)
     writer = FrameWriter(out, video.fps, overwrite=overwrite, like=video, audio=sound, verbose=show_progress)
-    with writer, bar:
+    with writer, bar, WriteBehind() as behind:  # encoding runs beside the next frames' warps
         for start in range(0, len(targets), CHUNK):
             chunk = slice(start, min(start + CHUNK, len(targets)))
             pictures = person.pictures(targets[chunk], looks[chunk], driving.crops[chunk], driving.points[chunk],
@@ -134,7 +146,7 @@ def animate(model_dir, sources, driver, out, options: AnimateOptions = AnimateOp
                 if options.side_by_side:
                     picture = _side_by_side(driving.crops[index], draw_landmarks(targets[index], (size, size)),
                                             picture)
-                writer.write(picture, video.frame_name(index))
+                behind.submit(writer.write, picture, video.frame_name(index))
                 bar.update()
     if person.clamped_frames:
         say(f"in {person.clamped_frames} frames the motion would have folded the face mesh (an extreme turn): "
