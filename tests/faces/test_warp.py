@@ -10,7 +10,7 @@ from reanimate.faces.motion import drive
 from reanimate.faces.paste import head_mask, paste_back
 from reanimate.faces.shots import MARGIN, find_shots
 from reanimate.faces.mouth import mouth_opening
-from reanimate.faces.warp import FaceWarp, _signed_areas
+from reanimate.faces.warp import FaceWarp, _signed_areas, background_points
 from reanimate.io.image import write_png
 
 
@@ -38,6 +38,27 @@ def test_warp_moves_the_face_and_keeps_the_border_still(face):
     assert np.abs(warped[ty, tx].astype(int) - image[y, x]).max() < 25
     # ... while the frame's border, pinned, does not move.
     assert np.array_equal(warped[0], image[0]) and np.array_equal(warped[:, 0], image[:, 0])
+
+
+def test_the_background_beyond_the_head_holds_still_and_a_large_move_folds_nothing(face):
+    image, points = face
+    # The face in the middle of a wide picture: the border is far, as in a real portrait.
+    photo = cv2.copyMakeBorder(image, 192, 192, 192, 192, cv2.BORDER_REFLECT)
+    points = points + 192
+    warp = FaceWarp(photo, points)
+    still = background_points(points)
+    beyond = np.round(points[27] + 1.15 * (still[len(still) // 2] - points[27])).astype(int)  # above the head
+    control, clamped = warp.safe_target(points + [6.0, -4.0])
+    map_x, map_y = warp.maps(control)
+    x, y = beyond
+    assert not clamped
+    assert abs(map_x[y, x] - x) < 0.5 and abs(map_y[y, x] - y) < 0.5  # read from where it is: still
+    nose = np.round(points[30] + [6.0, -4.0]).astype(int)
+    assert abs(map_x[nose[1], nose[0]] - points[30, 0]) < 1.0  # the face itself moved
+    # A move larger than the band between the head and the still ring drags the ring along instead
+    # of turning the band over (which would drop the expression).
+    control, clamped = warp.safe_target(points + [60.0, 0.0])
+    assert not clamped and not warp.folds(control)
 
 
 def test_an_impossible_target_is_clamped_instead_of_folding(face):

@@ -65,6 +65,10 @@ def nearest_shot(shots: np.ndarray, target: np.ndarray, leave_out: int | None = 
     return int(ranked[0]), distances
 
 
+STILL_ROOM = 0.3  # of the band between the head and still rings: the most it is moved across; beyond, the ring is dragged
+HEAD_RING, STILL_RING = 1.35, 1.8  # around the face outline: hair and ears move with the head, the background holds
+
+
 def head_points(points: np.ndarray) -> np.ndarray:
     """(K, 2) points beyond the 68 landmarks: a forehead arc and a wider ring around the head."""
     return _head_points(points)[0]
@@ -85,9 +89,19 @@ def _head_points(points: np.ndarray, pick: np.ndarray | None = None) -> tuple[np
     if pick is None:
         pick = np.flatnonzero((outline - chin) @ up > (points[33] - chin) @ up)[::2]
     anchors = outline[pick]
-    ring = centre + (anchors - centre) * 1.35
+    ring = centre + (anchors - centre) * HEAD_RING
     return (np.concatenate([forehead, ring]).astype(np.float32),
             np.concatenate([brows, anchors]).astype(np.float32), pick)
+
+
+def background_points(points: np.ndarray) -> np.ndarray:
+    """(K, 2) points of the background that hold still, on a ring `STILL_RING` times the face outline's
+    size around the upper face (beyond the head's ring): the head moving stretches the band between
+    the two rings, and the background beyond stays where it is, as a real one does."""
+    head, anchors, _ = _head_points(points)
+    ring = head[len(BROWS):]
+    centre = (HEAD_RING * anchors[len(BROWS):] - ring) / (HEAD_RING - 1)  # the outline's centre
+    return (centre + (ring - centre) * (STILL_RING / HEAD_RING)).astype(np.float32)
 
 
 def body_points(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,8 +187,9 @@ class FaceWarp:
         # The source's own points beyond the face, made once (every frame moves them from here).
         self._head, self._anchors, self._pick = _head_points(self.points)
         self._neck, self._shoulders = body_points(self.points)
+        self._still = background_points(self.points)
         self._centre = self.points[RIGID].mean(0)
-        extra = np.concatenate([self._head, self._neck, self._shoulders])
+        extra = np.concatenate([self._head, self._neck, self._shoulders, self._still])
         margin = 0.06 * max(width, height)  # thin triangles against the fixed border fold first
         self.extra_kept = ((extra >= margin) & (extra <= [width - 1 - margin, height - 1 - margin])).all(1)
         extra = extra[self.extra_kept]
@@ -216,12 +231,21 @@ class FaceWarp:
         _, target_anchors, _ = _head_points(target, self._pick)
         moved_head = apply_similarity(head, move) + OUTLINE_FOLLOW * (target_anchors - apply_similarity(anchors, move))
         shift = apply_similarity(self._centre[None], move)[0] - self._centre
-        source_extra = np.concatenate([head, neck, shoulders])
+        source_extra = np.concatenate([head, neck, shoulders, self._still])
         moved = np.concatenate([moved_head, neck + NECK_FOLLOW * (apply_similarity(neck, move) - neck),
-                                shoulders + SHOULDER_FOLLOW * shift])
+                                shoulders + SHOULDER_FOLLOW * shift, self._pushed(moved_head[len(BROWS):])])
         still, full = source_extra[self.extra_kept], moved[self.extra_kept]
         extra = still + self.extra_follow * (full - still)
         return self._control(target, None if self.irises is None else self.look_kept(target), extra)
+
+    def _pushed(self, ring: np.ndarray) -> np.ndarray:
+        """The still background points, each dragged along by its head-ring point (`ring`, moved) by
+        as much as that moved beyond `STILL_ROOM` of their gap in the photo: the band between them
+        stretches, squeezes and shears that far, and never turns over."""
+        gap = np.linalg.norm(self._still - self._head[len(BROWS):], axis=1, keepdims=True)
+        move = ring - self._head[len(BROWS):]
+        length = np.linalg.norm(move, axis=1, keepdims=True) + 1e-6
+        return self._still + np.maximum(0.0, 1.0 - STILL_ROOM * gap / length) * move
 
     def look_kept(self, target: np.ndarray) -> np.ndarray:
         """(2, 2) the source's irises carried to `target` by their eyes (the same look)."""
