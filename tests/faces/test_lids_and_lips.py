@@ -7,7 +7,7 @@ import pytest
 from reanimate.faces.align import Crop, face_box
 from reanimate.faces.eyes import EYE_POINTS, close_lids, closedness, eye_frame, lash_offsets, lash_rows
 from reanimate.faces.motion import resting_face
-from reanimate.faces.mouth import fill_mouth
+from reanimate.faces.mouth import close_lips, fill_mouth, mouth_opening
 from reanimate.faces.shots import MARGIN
 from reanimate.faces.warp import FaceWarp, polygon_mask
 
@@ -131,3 +131,28 @@ def test_the_rest_mouth_is_laid_on_the_first_frame_of_a_turning_driver(face):
     rest = resting_face(frames, closed)
     assert np.allclose(rest[48:68], closed[48:68], atol=0.5)  # a closed mouth, where frame 0 has its face
     assert np.allclose(rest[3:14], closed[3:14], atol=0.5)  # the jaw not shifted by the others' turn
+
+
+def test_a_mouth_closing_from_an_open_photo_hides_its_teeth(face):
+    image, points = face
+    size = image.shape[1::-1]
+    opened = points.copy()
+    opened[[65, 66, 67, 56, 57, 58, 7, 8, 9]] += [0, 12.0]  # a photo caught with the mouth open
+    photo = FaceWarp(image, points)(opened).image
+    # Its teeth, reaching a little past the inner lip line (where dlib puts it on a real open mouth).
+    teeth = cv2.dilate(polygon_mask(opened[60:68], size), np.ones((5, 5), np.uint8)) > 0.5
+    photo[teeth] = [245, 245, 240]
+    assert mouth_opening(opened) > 0.04
+    closed = points.copy()
+    closed[[65, 66, 67]] = closed[[63, 62, 61]]  # the driver shuts its mouth
+    drawn = FaceWarp(photo, opened)(closed)
+    # Where the lips meet: the warp alone leaves the teeth's white there, a closed mouth a dark line.
+    line = np.zeros(image.shape[:2], np.uint8)
+    cv2.polylines(line, [np.round(drawn.points[60:65]).astype(np.int32)], False, 1, 1)
+    line = line > 0
+    before = drawn.image[line].min(axis=1).mean()
+    out = close_lips(drawn.image, drawn.points, opened)
+    assert before > 200
+    assert out[line].min(axis=1).mean() < before - 80
+    # A photo whose mouth shows nothing inside is left alone.
+    assert np.array_equal(close_lips(drawn.image, drawn.points, closed), drawn.image)

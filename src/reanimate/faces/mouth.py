@@ -81,6 +81,64 @@ def fill_mouth(face: np.ndarray, target: np.ndarray, donor: np.ndarray, donor_po
     return out
 
 
+LIPS_SHUT = 0.4  # of MIN_OPENING: a mouth opened less is drawn shut, one opened MIN_OPENING or more as warped
+LIP_LINE = 0.025  # the line where closed lips meet, in mouth widths
+
+
+def lips_closedness(target: np.ndarray, source: np.ndarray) -> float:
+    """How shut `target`'s mouth (68, 2) is drawn when the photo's (`source`) shows its inside: 0 from
+    `MIN_OPENING` up (a parted mouth shows its teeth), 1 at `LIPS_SHUT` of it or less; 0 for a photo
+    whose mouth shows nothing inside."""
+    if mouth_opening(source) < MIN_OPENING:
+        return 0.0
+    return float(np.clip((MIN_OPENING - mouth_opening(target)) / ((1 - LIPS_SHUT) * MIN_OPENING), 0, 1))
+
+
+def close_lips(image: np.ndarray, target: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """`image` (H, W, 3) uint8 of a face warped to `target` (68, 2: the landmarks the warp drew) with a
+    mouth closing from the photo's open one (`source` landmarks) drawn closed.
+
+    dlib's inner lip line sits a little inside an open mouth, on the teeth, so the warp squeezes the
+    photo's teeth into the closing slit and a strip of them stays between the lips, read as a mouth
+    still open (the eyes' case, `faces.eyes.close_lids`). The slit and a band along the inner lip line
+    are filled from the lips around them (inpainting), the line where the lips meet drawn in the lips'
+    own darker shade, the whole blended in as the mouth shuts (`lips_closedness`)."""
+    shut = lips_closedness(target, source)
+    if shut <= 0:
+        return image
+    height, width = image.shape[:2]
+    outer, inner_loop = target[list(OUTER_LIPS)], target[list(INNER_LIPS)]
+    mouth_width = float(np.linalg.norm(target[54] - target[48]))
+    if mouth_width < 8:
+        return image
+    x0, y0 = np.floor(outer.min(0) - 4).astype(int).clip(0, [width - 1, height - 1])
+    x1, y1 = np.ceil(outer.max(0) + 4).astype(int).clip([x0 + 1, y0 + 1], [width, height])
+    box, at = image[y0:y1, x0:x1], target - [x0, y0]
+    size = box.shape[1], box.shape[0]
+    edge = max(1, round(LIP_EDGE * mouth_width))
+    band = np.zeros(box.shape[:2], np.uint8)
+    loop = np.round(at[list(INNER_LIPS)] * 16).astype(np.int32)
+    cv2.fillPoly(band, [loop], 255, cv2.LINE_8, shift=4)
+    cv2.polylines(band, [loop], True, 255, 2 * edge + 1, cv2.LINE_8, shift=4)  # a closed slit has no inside
+    ring = np.clip(polygon_mask(outer - [x0, y0], size) - band / 255.0, 0, 1)
+    if ring.sum() < 16:
+        return image
+    lips = box[ring > 0.5].reshape(-1, 3).astype(np.float32)
+    shade = np.percentile(lips, 15, axis=0) * 0.8  # where closed lips meet: darker than the lips
+    filled = cv2.inpaint(box, band, max(2, edge), cv2.INPAINT_TELEA).astype(np.float32)
+    meet = np.array([at[60], (at[61] + at[67]) / 2, (at[62] + at[66]) / 2, (at[63] + at[65]) / 2, at[64]], np.float32)
+    ink = np.zeros(box.shape[:2], np.float32)
+    cv2.polylines(ink, [np.round(meet * 16).astype(np.int32)], False, 1.0,
+                  max(1, int(round(LIP_LINE * mouth_width))), cv2.LINE_AA, shift=4)
+    ink = cv2.GaussianBlur(ink, (0, 0), max(0.5, 0.01 * mouth_width))[..., None]
+    closed = filled * (1 - ink) + shade * ink
+    blend = shut * cv2.GaussianBlur(band.astype(np.float32) / 255, (0, 0), max(0.7, 0.015 * mouth_width))[..., None]
+    blend = np.maximum(blend, shut * ink)
+    out = image.copy()
+    out[y0:y1, x0:x1] = np.rint(box + blend * (closed - box)).astype(np.uint8)
+    return out
+
+
 def detail(image: np.ndarray) -> np.ndarray:
     """(H, W) float32: the grey image minus its blur, what grain, brush strokes and pores are made of."""
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)

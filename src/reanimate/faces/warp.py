@@ -65,6 +65,8 @@ def nearest_shot(shots: np.ndarray, target: np.ndarray, leave_out: int | None = 
     return int(ranked[0]), distances
 
 
+FULL_FOLLOW = 0.2  # of the picture's size: points beyond the face this far from its border move fully
+STILL_MARGIN = 0.1  # of the picture's size: still points nearer its border are left out
 STILL_ROOM = 0.3  # of the band between the head and still rings: the most it is moved across; beyond, the ring is dragged
 HEAD_RING, STILL_RING = 1.35, 1.8  # around the face outline: hair and ears move with the head, the background holds
 
@@ -192,10 +194,16 @@ class FaceWarp:
         extra = np.concatenate([self._head, self._neck, self._shoulders, self._still])
         margin = 0.06 * max(width, height)  # thin triangles against the fixed border fold first
         self.extra_kept = ((extra >= margin) & (extra <= [width - 1 - margin, height - 1 - margin])).all(1)
+        # Still points only where the border is not too near (one held there could not be dragged out
+        # of a moving head's way); they are dragged in full, not less near the border.
+        reach = FULL_FOLLOW * max(width, height)
+        still = np.arange(len(extra)) >= len(extra) - len(self._still)
+        self.extra_kept &= ~still | (np.minimum(extra, [width - 1, height - 1] - extra).min(1) >= STILL_MARGIN * max(width, height))
+        still = still[self.extra_kept]
         extra = extra[self.extra_kept]
         # Near the fixed border a point moves less, so the band between them stretches rather than folds.
-        to_border = np.minimum(extra, [width - 1, height - 1] - extra).min(1)
-        self.extra_follow = np.clip(to_border / (0.2 * max(width, height)), 0, 1)[:, None].astype(np.float32)
+        to_border = np.where(still, reach, np.minimum(extra, [width - 1, height - 1] - extra).min(1))
+        self.extra_follow = np.clip(to_border / reach, 0, 1)[:, None].astype(np.float32)
         self.lash_offsets = lash_offsets(self.points)
         self.source = self._control(self.points, self.irises, extra)  # (M, 2)
         self.triangles = Delaunay(self.source).simplices.astype(np.int32)  # (T, 3)
@@ -225,7 +233,7 @@ class FaceWarp:
         The head points follow the head's similarity transform and half of what their nearest face
         outline point does beyond it (a turned jaw pushes the cheek's ring out instead of folding
         into it); the neck follows part of the head's move and the shoulders part of its shift
-        (`NECK_FOLLOW`, `SHOULDER_FOLLOW`)."""
+        (`NECK_FOLLOW`, `SHOULDER_FOLLOW`); the background's still ring holds unless pushed (`_pushed`)."""
         move = similarity(self.points[RIGID], target[RIGID])
         head, anchors, neck, shoulders = self._head, self._anchors, self._neck, self._shoulders
         _, target_anchors, _ = _head_points(target, self._pick)
@@ -233,19 +241,24 @@ class FaceWarp:
         shift = apply_similarity(self._centre[None], move)[0] - self._centre
         source_extra = np.concatenate([head, neck, shoulders, self._still])
         moved = np.concatenate([moved_head, neck + NECK_FOLLOW * (apply_similarity(neck, move) - neck),
-                                shoulders + SHOULDER_FOLLOW * shift, self._pushed(moved_head[len(BROWS):])])
+                                shoulders + SHOULDER_FOLLOW * shift,
+                                self._pushed(np.concatenate([self.points[list(JAW)], head]),
+                                             np.concatenate([target[list(JAW)], moved_head]))])
         still, full = source_extra[self.extra_kept], moved[self.extra_kept]
         extra = still + self.extra_follow * (full - still)
         return self._control(target, None if self.irises is None else self.look_kept(target), extra)
 
-    def _pushed(self, ring: np.ndarray) -> np.ndarray:
-        """The still background points, each dragged along by its head-ring point (`ring`, moved) by
-        as much as that moved beyond `STILL_ROOM` of their gap in the photo: the band between them
-        stretches, squeezes and shears that far, and never turns over."""
-        gap = np.linalg.norm(self._still - self._head[len(BROWS):], axis=1, keepdims=True)
-        move = ring - self._head[len(BROWS):]
-        length = np.linalg.norm(move, axis=1, keepdims=True) + 1e-6
-        return self._still + np.maximum(0.0, 1.0 - STILL_ROOM * gap / length) * move
+    def _pushed(self, moving: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """The still background points, dragged along by the points that move near them (`moving` in
+        the photo, `moved` in this frame: the face outline and the head's ring) wherever one of those
+        moved by more than `STILL_ROOM` of its distance to the still point: the triangles between
+        them stretch, squeeze and shear that far, and never turn over."""
+        move = moved - moving  # (M, 2)
+        length = np.linalg.norm(move, axis=1) + 1e-6
+        distance = np.linalg.norm(self._still[:, None] - moving[None], axis=2)  # (K, M)
+        share = np.maximum(0.0, 1.0 - STILL_ROOM * distance / length)  # (K, M) how much of each move to make
+        pick = np.argmax(share * length, axis=1)
+        return self._still + share[np.arange(len(pick)), pick, None] * move[pick]
 
     def look_kept(self, target: np.ndarray) -> np.ndarray:
         """(2, 2) the source's irises carried to `target` by their eyes (the same look)."""

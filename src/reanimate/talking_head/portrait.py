@@ -19,7 +19,7 @@ import numpy as np
 
 from reanimate.faces.align import Crop
 from reanimate.faces.eyes import close_lids, find_irises, gaze, iris_targets, turn_eyes
-from reanimate.faces.mouth import fill_mouth, mouth_opening, mouth_share
+from reanimate.faces.mouth import close_lips, fill_mouth, mouth_opening, mouth_share
 from reanimate.faces.paste import head_mask, paste_back
 from reanimate.faces.shots import Shot, crop_shots
 from reanimate.faces.warp import FaceWarp
@@ -119,6 +119,7 @@ class Portrait(AvatarCounts):
             if look is not None:
                 face = turn_eyes(face, at, self.stage.look_kept(at), iris_targets(self.gazes[0], look, at))
             face = close_lids(face, moved.points, self.stage.points, self.stage.lash_offsets)
+            face = close_lips(face, moved.points, self.stage.points)
             share = mouth_share(at, self.opening)
             if driver_crop is not None and share > 0:
                 face = fill_mouth(face, at, driver_crop, driver_points, share)

@@ -13,7 +13,7 @@ import numpy as np
 
 from reanimate.core.errors import UserError
 from reanimate.faces.eyes import close_lids, turn_eyes
-from reanimate.faces.mouth import fill_mouth, mouth_opening, needs_mouth, widest_open
+from reanimate.faces.mouth import close_lips, fill_mouth, mouth_opening, needs_mouth, widest_open
 from reanimate.faces.warp import FaceWarp, nearest_shot
 
 SWITCH = 0.85  # another shot is taken only when it is this much closer than the current one (no flicker)
@@ -71,6 +71,7 @@ class WarpAvatar:
         if look is not None and self.warps[shot].irises is not None:
             face = turn_eyes(face, target, self.warps[shot].look_kept(target), look)
         face = close_lids(face, result.points, self.points[shot], self.warps[shot].lash_offsets)
+        face = close_lips(face, result.points, self.points[shot])
         if needs_mouth(target, self.openings[shot]):
             if driver_crop is None:  # no driver frame (or it is the truth being scored): the widest-open shot
                 widest = widest_open(self.openings, shot, exclude)
