@@ -311,16 +311,26 @@ def _shut_eye(image: np.ndarray, target: np.ndarray, eye: int, shut: float, rows
     if not band.any():
         return image
     lashes = np.percentile(box[band > 0].reshape(-1, 3), 3, axis=0)  # the darkest there: the photo's lashes
-    skin = cv2.inpaint(box, band, max(2, int(round(0.1 * width))), cv2.INPAINT_TELEA).astype(np.float32)
     lids = target[idx] - [x0, y0]
     line = np.array([lids[0], (lids[1] + lids[5]) / 2, (lids[2] + lids[4]) / 2, lids[3]], np.float32)  # lids meet
-    ink = np.zeros(box.shape[:2], np.float32)
-    cv2.polylines(ink, [np.round(line * 16).astype(np.int32)], False, 1.0,
-                  max(1, int(round(LASH_WIDTH * width))), cv2.LINE_AA, shift=4)
-    ink = cv2.GaussianBlur(ink, (0, 0), max(0.5, 0.02 * width))[..., None]
-    shut_eye = skin * (1 - ink) + lashes * ink
-    blend = shut * cv2.GaussianBlur(band.astype(np.float32) / 255, (0, 0), max(0.7, 0.03 * width))[..., None]
-    blend = np.maximum(blend, shut * ink)
     out = image.copy()
-    out[y0:y1, x0:x1] = np.rint(box + blend * (shut_eye - box)).astype(np.uint8)
+    out[y0:y1, x0:x1] = draw_shut(box, band, line, lashes, shut, fill_radius=max(2, int(round(0.1 * width))),
+                                  line_width=max(1, int(round(LASH_WIDTH * width))), line_soft=max(0.5, 0.02 * width),
+                                  edge_soft=max(0.7, 0.03 * width))
     return out
+
+
+def draw_shut(box: np.ndarray, band: np.ndarray, line: np.ndarray, shade: np.ndarray, shut: float, *,
+              fill_radius: int, line_width: int, line_soft: float, edge_soft: float) -> np.ndarray:
+    """`box` (h, w, 3) uint8 with an opening drawn shut: `band` (h, w; 255 inside) filled from the
+    skin around it (inpainting), a line through `line` (K, 2) where its edges meet in `shade` (3,),
+    blended in by `shut` (0-1) with soft edges (pixels, sigma). A shut eye's lid and lash line, a
+    closed mouth's lips and the line between them (`faces.mouth.close_lips`)."""
+    filled = cv2.inpaint(box, band, fill_radius, cv2.INPAINT_TELEA).astype(np.float32)
+    ink = np.zeros(box.shape[:2], np.float32)
+    cv2.polylines(ink, [np.round(line * 16).astype(np.int32)], False, 1.0, line_width, cv2.LINE_AA, shift=4)
+    ink = cv2.GaussianBlur(ink, (0, 0), line_soft)[..., None]
+    drawn = filled * (1 - ink) + shade * ink
+    blend = shut * cv2.GaussianBlur(band.astype(np.float32) / 255, (0, 0), edge_soft)[..., None]
+    blend = np.maximum(blend, shut * ink)
+    return np.rint(box + blend * (drawn - box)).astype(np.uint8)

@@ -9,6 +9,7 @@ follow suit) and its fine detail to the face's (a painting keeps its brush, an o
 import cv2
 import numpy as np
 
+from reanimate.faces.eyes import draw_shut
 from reanimate.faces.warp import BROWS, INNER_LIPS, OUTER_LIPS, match_colours, polygon_mask
 
 def mouth_opening(points: np.ndarray) -> float:
@@ -107,7 +108,7 @@ def close_lips(image: np.ndarray, target: np.ndarray, source: np.ndarray) -> np.
     if shut <= 0:
         return image
     height, width = image.shape[:2]
-    outer, inner_loop = target[list(OUTER_LIPS)], target[list(INNER_LIPS)]
+    outer = target[list(OUTER_LIPS)]
     mouth_width = float(np.linalg.norm(target[54] - target[48]))
     if mouth_width < 8:
         return image
@@ -125,17 +126,11 @@ def close_lips(image: np.ndarray, target: np.ndarray, source: np.ndarray) -> np.
         return image
     lips = box[ring > 0.5].reshape(-1, 3).astype(np.float32)
     shade = np.percentile(lips, 15, axis=0) * 0.8  # where closed lips meet: darker than the lips
-    filled = cv2.inpaint(box, band, max(2, edge), cv2.INPAINT_TELEA).astype(np.float32)
     meet = np.array([at[60], (at[61] + at[67]) / 2, (at[62] + at[66]) / 2, (at[63] + at[65]) / 2, at[64]], np.float32)
-    ink = np.zeros(box.shape[:2], np.float32)
-    cv2.polylines(ink, [np.round(meet * 16).astype(np.int32)], False, 1.0,
-                  max(1, int(round(LIP_LINE * mouth_width))), cv2.LINE_AA, shift=4)
-    ink = cv2.GaussianBlur(ink, (0, 0), max(0.5, 0.01 * mouth_width))[..., None]
-    closed = filled * (1 - ink) + shade * ink
-    blend = shut * cv2.GaussianBlur(band.astype(np.float32) / 255, (0, 0), max(0.7, 0.015 * mouth_width))[..., None]
-    blend = np.maximum(blend, shut * ink)
     out = image.copy()
-    out[y0:y1, x0:x1] = np.rint(box + blend * (closed - box)).astype(np.uint8)
+    out[y0:y1, x0:x1] = draw_shut(box, band, meet, shade, shut, fill_radius=max(2, edge),
+                                  line_width=max(1, int(round(LIP_LINE * mouth_width))),
+                                  line_soft=max(0.5, 0.01 * mouth_width), edge_soft=max(0.7, 0.015 * mouth_width))
     return out
 
 
