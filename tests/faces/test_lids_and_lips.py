@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from reanimate.faces.align import Crop, face_box
-from reanimate.faces.eyes import EYE_POINTS, close_lids, closedness, eye_frame, lash_offsets, lash_rows
+from reanimate.faces.eyes import (EYE_POINTS, close_lids, closedness, eye_frame, lash_offsets, lash_rows,
+                                  shut_line, to_eye)
 from reanimate.faces.motion import resting_face
 from reanimate.faces.mouth import close_lips, fill_mouth, mouth_opening
 from reanimate.faces.shots import MARGIN
@@ -25,6 +26,23 @@ def shut(points: np.ndarray, eye: int = 0, towards: float = 0.8) -> np.ndarray:
     for upper, lower in zip(EYE_POINTS[eye][1:3], EYE_POINTS[eye][5:3:-1]):
         out[upper] = out[lower] = (1 - towards) * out[upper] + towards * out[lower]
     return out
+
+
+def test_a_shut_eyes_lash_line_is_an_arc_that_sags_as_the_photos_lower_lid_does(face):
+    _, points = face
+    target = shut(points, 0, towards=0.5)  # the lids meet about on the corners' line
+    for amount in (0.0, 1.0):
+        line = shut_line(target, points, 0, amount)
+        uv = np.array([to_eye(target, 0, p) for p in line])
+        assert np.allclose(line[[0, -1]], target[[36, 39]], atol=1e-3)  # corner to corner
+        assert np.all(np.diff(uv[:, 0]) > 0)
+        for upper, lower in ((37, 41), (38, 40)):
+            meet = to_eye(target, 0, (target[upper] + target[lower]) / 2)
+            at = np.interp(meet[0], uv[:, 0], uv[:, 1])
+            if amount == 0.0:  # not shut: through where the lids meet
+                assert at == pytest.approx(meet[1], abs=0.01)
+            else:  # shut: down towards the photo's lower lid, below where the lids meet, not past it
+                assert meet[1] + 0.02 < at < to_eye(points, 0, points[lower])[1]
 
 
 def dark_rows(image: np.ndarray, x: int, y0: int, y1: int, level: float) -> int:

@@ -260,6 +260,7 @@ def lash_rows(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 CLOSING, SHUT = 0.4, 0.1  # eye opening against the photo's: from CLOSING it is drawn shutting, shut at SHUT
 LASH_WIDTH = 0.06  # the lash line of a shut eye, in eye widths
 SHUT_PHOTO = 0.12  # a photo's eye opened less than this (lid gap over eye width) is already shut
+LID_REST = 0.3  # a shut lid's lash line sags this share of the way down to the photo's lower lid
 
 
 def closedness(target: np.ndarray, source: np.ndarray, eye: int) -> float:
@@ -287,11 +288,36 @@ def close_lids(image: np.ndarray, target: np.ndarray, source: np.ndarray, offset
         shut = closedness(target, source, eye)
         if shut > 0:
             offsets = lash_offsets(source) if offsets is None else offsets
-            out = _shut_eye(out, target, eye, shut, lash_rows(target, offsets))
+            out = _shut_eye(out, target, eye, shut, lash_rows(target, offsets), shut_line(target, source, eye, shut))
     return out
 
 
-def _shut_eye(image: np.ndarray, target: np.ndarray, eye: int, shut: float, rows: np.ndarray) -> np.ndarray:
+def shut_line(target: np.ndarray, source: np.ndarray, eye: int, shut: float, samples: int = 16) -> np.ndarray:
+    """(samples, 2) the lash line of eye 0 or 1 of `target` as it shuts by `shut` (0-1), corner to corner.
+
+    A shut eye's lash line is an arc that sags below the line between the corners, as the lower lid
+    does: the upper lid comes down over the eyeball onto it. dlib's points of a closed eye, and the
+    midpoints of a closing one, lie nearly on the corners' line, and a lash line drawn straight through
+    them reads as a stroke of ink. So the line's inner points go down towards the photo's own lower
+    lid (`source`, in the eye's frame), LID_REST of the way, as the eye shuts, and a cubic through
+    them and the corners is sampled: the arc of that photo's eye."""
+    u, v = [], []
+    for upper, lower in zip(UPPER[eye], LOWER[eye]):
+        meet = to_eye(target, eye, (target[upper] + target[lower]) / 2)
+        rest = LID_REST * to_eye(source, eye, source[lower])[1]
+        u.append(meet[0])
+        v.append(meet[1] + shut * max(0.0, rest - meet[1]))
+    # v = u (1 - u) (c0 + c1 u): zero at both corners, through both inner points (lopsided as theirs)
+    u, v = np.array(u, np.float64), np.array(v, np.float64)
+    bump = u * (1 - u)
+    c0, c1 = np.linalg.lstsq(np.stack([bump, bump * u], 1), v, rcond=None)[0]
+    along = np.linspace(0, 1, samples)
+    sag = along * (1 - along) * (c0 + c1 * along)
+    return np.array([from_eye(target, eye, np.array([a, b])) for a, b in zip(along, sag)], np.float32)
+
+
+def _shut_eye(image: np.ndarray, target: np.ndarray, eye: int, shut: float, rows: np.ndarray,
+              line: np.ndarray) -> np.ndarray:
     idx = EYE_POINTS[eye]
     width = float(np.linalg.norm(eye_frame(target, eye)[1]))
     if width < 4:
@@ -311,10 +337,8 @@ def _shut_eye(image: np.ndarray, target: np.ndarray, eye: int, shut: float, rows
     if not band.any():
         return image
     lashes = np.percentile(box[band > 0].reshape(-1, 3), 3, axis=0)  # the darkest there: the photo's lashes
-    lids = target[idx] - [x0, y0]
-    line = np.array([lids[0], (lids[1] + lids[5]) / 2, (lids[2] + lids[4]) / 2, lids[3]], np.float32)  # lids meet
     out = image.copy()
-    out[y0:y1, x0:x1] = draw_shut(box, band, line, lashes, shut, fill_radius=max(2, int(round(0.1 * width))),
+    out[y0:y1, x0:x1] = draw_shut(box, band, line - [x0, y0], lashes, shut, fill_radius=max(2, int(round(0.1 * width))),
                                   line_width=max(1, int(round(LASH_WIDTH * width))), line_soft=max(0.5, 0.02 * width),
                                   edge_soft=max(0.7, 0.03 * width))
     return out
