@@ -260,7 +260,7 @@ def lash_rows(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 CLOSING, SHUT = 0.4, 0.1  # eye opening against the photo's: from CLOSING it is drawn shutting, shut at SHUT
 LASH_WIDTH = 0.06  # the lash line of a shut eye, in eye widths
 SHUT_PHOTO = 0.12  # a photo's eye opened less than this (lid gap over eye width) is already shut
-LID_REST = 0.3  # a shut lid's lash line sags this share of the way down to the photo's lower lid
+LID_REST = 0.3  # a shut lid's lash line sags this share of the photo's lower lid's depth below the corners' line
 
 
 def closedness(target: np.ndarray, source: np.ndarray, eye: int) -> float:
@@ -299,7 +299,7 @@ def shut_line(target: np.ndarray, source: np.ndarray, eye: int, shut: float, sam
     does: the upper lid comes down over the eyeball onto it. dlib's points of a closed eye, and the
     midpoints of a closing one, lie nearly on the corners' line, and a lash line drawn straight through
     them reads as a stroke of ink. So the line's inner points go down towards the photo's own lower
-    lid (`source`, in the eye's frame), LID_REST of the way, as the eye shuts, and a cubic through
+    lid (`source`, in the eye's frame), to LID_REST of its depth, as the eye shuts, and a cubic through
     them and the corners is sampled: the arc of that photo's eye."""
     u, v = [], []
     for upper, lower in zip(UPPER[eye], LOWER[eye]):
@@ -313,7 +313,8 @@ def shut_line(target: np.ndarray, source: np.ndarray, eye: int, shut: float, sam
     c0, c1 = np.linalg.lstsq(np.stack([bump, bump * u], 1), v, rcond=None)[0]
     along = np.linspace(0, 1, samples)
     sag = along * (1 - along) * (c0 + c1 * along)
-    return np.array([from_eye(target, eye, np.array([a, b])) for a, b in zip(along, sag)], np.float32)
+    origin, corner_to_corner, down = eye_frame(target, eye)  # from_eye, for all samples at once
+    return (origin + np.outer(along, corner_to_corner) + np.outer(sag, down)).astype(np.float32)
 
 
 def _shut_eye(image: np.ndarray, target: np.ndarray, eye: int, shut: float, rows: np.ndarray,
