@@ -137,6 +137,36 @@ def test_the_mouth_inside_keeps_white_teeth_in_a_grey_photo(face):
     assert np.abs(lab[teeth, 1:] - 128).max() < 12  # and grey like the photo, not the donor's pink
 
 
+def shift_colour(image: np.ndarray, mask: np.ndarray, by: tuple[float, float]) -> np.ndarray:
+    """`image` with LAB's a and b moved by `by` inside `mask`: the same lips, tinted."""
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[mask, 1:] += by
+    return cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+
+
+def test_a_warm_lipped_drivers_teeth_stay_white_on_a_pale_lipped_photo(face):
+    image, points = face
+    size = image.shape[1::-1]
+    lips = np.clip(polygon_mask(points[48:60], size) - polygon_mask(points[60:68], size), 0, 1) > 0.5
+    photo = shift_colour(image, lips, (0, -8))  # pale, cool lips (a light-skinned face)
+    target = points.copy()
+    target[[65, 66, 67, 56, 57, 58, 7, 8, 9]] += [0, 12.0]  # the jaw drops
+    donor = shift_colour(image, lips, (12, 25))  # a darker driver's warm brown lips ...
+    opened = FaceWarp(donor, points)(target).image
+    inside = polygon_mask(target[60:68], size)
+    teeth = cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0.5
+    noise = np.random.default_rng(0).normal(0, 6, (teeth.sum(), 1))
+    opened[teeth] = np.clip([235, 230, 215] + noise, 0, 255).astype(np.uint8)  # ... and its white teeth
+    out = fill_mouth(FaceWarp(photo, points)(target).image, target, opened, target)
+    lab = cv2.cvtColor(out, cv2.COLOR_RGB2LAB).astype(np.float32)
+    # Shifting every colour by the lips' difference tinted these teeth cyan-green (a, b below grey).
+    assert lab[teeth, 1].mean() > 124 and lab[teeth, 2].mean() > 124
+    assert np.abs(lab[teeth, 1:] - 128).mean() < 10
+    ring = np.clip(polygon_mask(target[48:60], size) - inside, 0, 1) > 0.5
+    want = cv2.cvtColor(FaceWarp(photo, points)(target).image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    assert np.abs(np.median(lab[ring, 1:], 0) - np.median(want[ring, 1:], 0)).max() < 4  # the photo's lips
+
+
 def test_the_rest_mouth_is_laid_on_the_first_frame_of_a_turning_driver(face):
     _, points = face
     closed = points.copy()

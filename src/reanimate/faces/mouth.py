@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from reanimate.faces.eyes import draw_shut
-from reanimate.faces.warp import BROWS, INNER_LIPS, OUTER_LIPS, match_colours, polygon_mask
+from reanimate.faces.warp import BROWS, INNER_LIPS, OUTER_LIPS, polygon_mask
 
 def mouth_opening(points: np.ndarray) -> float:
     """Inner-lip gap over the face height: 0 closed, about 0.15-0.3 wide open."""
@@ -45,6 +45,37 @@ def widest_open(openings: list[float], shot: int, exclude: int | None = None) ->
     return widest if openings[widest] > MOUTH_GAIN * openings[shot] and widest != exclude else None
 
 
+CHROMA_GAIN = 1.5  # the donor's colours are made at most this much more saturated
+
+
+def match_mouth_colours(mouth: np.ndarray, face: np.ndarray, lips: np.ndarray) -> np.ndarray:
+    """`mouth` (H, W, 3) uint8, a donor's mouth laid on `face`, coloured so that its lips (`lips` mask)
+    take the face's lips' lightness and colour, teeth and tongue following suit.
+
+    Lightness: mean moved, spread within 0.7-1.4x (white teeth stay white, a dark inside dark).
+    Colour (LAB's a, b plane): a shift of every pixel by the lips' difference would tint the teeth with
+    it (a warm-lipped driver onto pale lips turned them cyan-green), so the plane is turned and scaled
+    about grey instead, taking the donor's lips' mean colour onto the face's: a colourless pixel
+    (teeth) stays colourless, a black-and-white photo's mouth comes out grey, a painting's lips keep
+    their hue. The gain is capped (`CHROMA_GAIN`); what it leaves of the lips' colour is added in
+    proportion to how coloured a pixel is, so the lips land on the face's and the teeth stay white."""
+    sel = lips > 0.5
+    if sel.sum() < 8:
+        return mouth
+    lab, ref = (cv2.cvtColor(x, cv2.COLOR_RGB2LAB).astype(np.float32) for x in (mouth, face))
+    light, ref_light = lab[..., 0], ref[..., 0]
+    gain = np.clip((ref_light[sel].std() + 1e-3) / (light[sel].std() + 1e-3), 0.7, 1.4)
+    light = (light - light[sel].mean()) * gain + ref_light[sel].mean()
+    chroma = (lab[..., 1] - 128) + 1j * (lab[..., 2] - 128)
+    have, want = chroma[sel].mean(), ((ref[..., 1] - 128) + 1j * (ref[..., 2] - 128))[sel].mean()
+    turn = want / have if abs(have) > 1.0 else 0j
+    turn *= min(1.0, CHROMA_GAIN / (abs(turn) + 1e-6))
+    rest = want - turn * have
+    turned = turn * chroma + np.clip(np.abs(chroma) / max(abs(have), 1.0), 0, 1) * rest
+    out = np.stack([light, turned.real + 128, turned.imag + 128], -1)
+    return cv2.cvtColor(np.clip(np.rint(out), 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+
+
 def fill_mouth(face: np.ndarray, target: np.ndarray, donor: np.ndarray, donor_points: np.ndarray,
                share: float = 1.0) -> np.ndarray:
     """`face` (H, W, 3) uint8 at landmarks `target`, with the inside of its mouth taken from another
@@ -71,10 +102,7 @@ def fill_mouth(face: np.ndarray, target: np.ndarray, donor: np.ndarray, donor_po
     near_inner = cv2.dilate(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1,) * 2))
     clear = np.clip(ring - near_inner, 0, 1)
     ring = clear if clear.sum() >= 0.5 * ring.sum() else ring
-    # The donor's lips to the face's, teeth following suit: lightness within 0.7-1.4x its spread (white
-    # teeth stay white, a dark inside dark), colour spread never widened (a black-and-white photo's
-    # mouth comes out grey, a painting's lips keep their hue without the donor's pink tongue).
-    mouth = match_colours(mouth, box, ring, lightness=(0.7, 1.4), colour=(0.0, 1.0))
+    mouth = match_mouth_colours(mouth, box, ring)
     mouth = match_grain(mouth, box, ring)  # a painting's brush or an old photo's grain, not the donor's
     blend = share * cv2.GaussianBlur(inner, (0, 0), max(0.8, 0.02 * mouth_width))[..., None]
     out = face.copy()
