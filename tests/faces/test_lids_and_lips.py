@@ -117,6 +117,34 @@ def test_a_shut_eye_is_drawn_shut_and_an_open_one_is_left_alone(face):
     assert np.array_equal(drawn[other], moved[other])  # the open eye untouched
 
 
+def test_a_drivers_shut_lid_is_laid_on_in_the_photos_colours_and_an_open_one_never(face):
+    _, points = face
+    image = painted_eyes(points)
+    target = shut(points)
+    moved = FaceWarp(image, points)(target).image
+    inpainted = close_lids(moved, target, points)
+    # A driver whose eye 0 is shut where the target's is: its lid striped (a texture only it has),
+    # in a blue cast the photo does not have.
+    size = image.shape[1::-1]
+    lid = cv2.dilate((polygon_mask(lash_rows(target, lash_offsets(points))[:6], size) > 0.5).astype(np.uint8),
+                     np.ones((9, 9), np.uint8)) > 0
+    donor = np.full_like(image, 170)
+    stripes = (np.arange(image.shape[0]) // 2 % 2 * 40 - 20)[:, None] * np.ones(image.shape[1])
+    donor[lid] = np.clip(170 + stripes[lid], 0, 255)[:, None].astype(np.uint8)
+    donor = np.clip(donor.astype(np.int16) + [-30, -10, 40], 0, 255).astype(np.uint8)
+    drawn = close_lids(moved, target, points, donor=donor, donor_points=target)
+    band = polygon_mask(target[36:42], size) > 0.5
+    band |= polygon_mask(np.array([target[36], target[39], (target[37] + target[38]) / 2 - [0, 4]]), size) > 0.5
+    grey = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2GRAY).astype(np.float32)  # noqa: E731
+    rows = grey(drawn)[band] - grey(inpainted)[band]
+    assert np.corrcoef(rows, stripes[band])[0, 1] > 0.5  # the driver's lid is what covers the eye
+    skin = drawn[band].astype(np.float32).mean(0)  # the lash line included
+    assert np.ptp(skin) < 8  # grey as the photo's skin, not in the driver's blue cast
+    assert abs(skin.mean() - inpainted[band].mean()) < 12  # and as light
+    # An open eye of the driver lends nothing: its iris would be laid into the photo.
+    assert np.array_equal(close_lids(moved, target, points, donor=donor, donor_points=points), inpainted)
+
+
 def test_the_mouth_inside_keeps_white_teeth_in_a_grey_photo(face):
     image, points = face
     grey_face = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)  # an old photo

@@ -14,6 +14,8 @@ the iris whole along (u, v) inside the lids (`turn_eyes`); the lids' own landmar
 import cv2
 import numpy as np
 
+from reanimate.faces.blend import match_colours, match_grain
+
 EYE_POINTS = (list(range(36, 42)), list(range(42, 48)))  # the two eyes, image left then right
 UPPER, LOWER = ((37, 38), (43, 44)), ((41, 40), (47, 46))  # per eye: the upper lid's points, the lower's facing them
 EYE_WIDTH = 48  # pixels: each eye is searched at this width, whatever the face's size
@@ -272,24 +274,39 @@ def closedness(target: np.ndarray, source: np.ndarray, eye: int) -> float:
     return float(np.clip((CLOSING - eye_opening(target, eye) / have) / (CLOSING - SHUT), 0, 1))
 
 
-def close_lids(image: np.ndarray, target: np.ndarray, source: np.ndarray, offsets: np.ndarray | None = None
-               ) -> np.ndarray:
+def close_lids(image: np.ndarray, target: np.ndarray, source: np.ndarray, offsets: np.ndarray | None = None,
+               donor: np.ndarray | None = None, donor_points: np.ndarray | None = None) -> np.ndarray:
     """`image` (H, W, 3) uint8 of a face warped to `target` (68, 2: the landmarks the warp drew, its
     lids uncrossed) with each closing eye drawn shut; `offsets`: the warp's `lash_offsets(source)`.
 
     The warp squeezes the photo's open eye (`source` landmarks) into the closing slit, and dlib's
     lid points sit a little inside the real lid margins, so white, iris and lash glints stay along
     the slit and read as an eye still open. A shut eye shows lid skin down to one lash line: the eye
-    and the lash bands beside it (out to `lash_rows`) are filled from the skin around them
-    (inpainting), the lash line drawn where the lids meet in the photo's darkest colour there, and
-    the whole blended in as the eye shuts (`closedness`)."""
+    and the lash bands beside it (out to `lash_rows`) are covered with lid skin, the lash line drawn
+    where the lids meet in the photo's darkest colour there, and the whole blended in as the eye
+    shuts (`closedness`). The lid skin is the driver's own shut lid where `donor` (an image, its
+    landmarks `donor_points`) shows that eye shut (`donor_shut`), laid on by the eye's corners in
+    the photo's colours and grain: a real lid's shading and lashes, which a face reader (dlib, a
+    viewer) takes for a shut eye where skin filled in from around the eye (inpainting, used
+    otherwise) left a smooth patch in the eye's outline that small and painted faces read as open."""
     out = image
     for eye in (0, 1):
         shut = closedness(target, source, eye)
         if shut > 0:
             offsets = lash_offsets(source) if offsets is None else offsets
-            out = _shut_eye(out, target, eye, shut, lash_rows(target, offsets), shut_line(target, source, eye, shut))
+            lid = None if donor is None or donor_points is None else (donor, donor_points)
+            out = _shut_eye(out, target, eye, shut, lash_rows(target, offsets), shut_line(target, source, eye, shut),
+                            lid)
     return out
+
+
+DONOR_OPEN, DONOR_SHUT = 0.2, 0.12  # a donor's eye opened this much (lid gap over eye width) lends no lid, this little all of it
+
+
+def donor_shut(points: np.ndarray, eye: int) -> float:
+    """How much of a shut lid eye 0 or 1 of a donor face (`points`, 68, 2) can lend: 0 for an open eye
+    (its iris would be laid into the photo), 1 for one dlib reads as shut (about 0.1 of its width)."""
+    return float(np.clip((DONOR_OPEN - eye_opening(points, eye)) / (DONOR_OPEN - DONOR_SHUT), 0, 1))
 
 
 def shut_line(target: np.ndarray, source: np.ndarray, eye: int, shut: float, samples: int = 16) -> np.ndarray:
@@ -318,7 +335,7 @@ def shut_line(target: np.ndarray, source: np.ndarray, eye: int, shut: float, sam
 
 
 def _shut_eye(image: np.ndarray, target: np.ndarray, eye: int, shut: float, rows: np.ndarray,
-              line: np.ndarray) -> np.ndarray:
+              line: np.ndarray, lid: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     idx = EYE_POINTS[eye]
     width = float(np.linalg.norm(eye_frame(target, eye)[1]))
     if width < 4:
@@ -337,21 +354,57 @@ def _shut_eye(image: np.ndarray, target: np.ndarray, eye: int, shut: float, rows
     band = cv2.dilate(band, np.ones((3, 3), np.uint8))
     if not band.any():
         return image
-    lashes = np.percentile(box[band > 0].reshape(-1, 3), 3, axis=0)  # the darkest there: the photo's lashes
+    # The lashes' colour: the darkest of the lash bands, not of the eye (a dark iris is not a lash).
+    eye_only = np.zeros_like(band)
+    cv2.fillPoly(eye_only, [np.round((target[idx] - [x0, y0]) * 4).astype(np.int32)], 255, cv2.LINE_8, shift=2)
+    lash_band = (band > 0) & (eye_only == 0)
+    lashes = np.percentile(box[lash_band if lash_band.sum() >= 8 else band > 0].reshape(-1, 3), 3, axis=0)
+    fill_radius = max(2, int(round(0.1 * width)))
+    skin = None
+    if lid is not None and (lend := donor_shut(lid[1], eye)) > 0:
+        donor_lid = _laid_lid(box, band, target[[idx[0], idx[3]]] - [x0, y0], *lid, eye, fill_radius)
+        if donor_lid is not None:
+            filled = cv2.inpaint(box, band, fill_radius, cv2.INPAINT_TELEA).astype(np.float32)
+            skin = filled + lend * (donor_lid.astype(np.float32) - filled)
     out = image.copy()
-    out[y0:y1, x0:x1] = draw_shut(box, band, line - [x0, y0], lashes, shut, fill_radius=max(2, int(round(0.1 * width))),
+    out[y0:y1, x0:x1] = draw_shut(box, band, line - [x0, y0], lashes, shut, fill_radius=fill_radius,
                                   line_width=max(1, int(round(LASH_WIDTH * width))), line_soft=max(0.5, 0.02 * width),
-                                  edge_soft=max(0.7, 0.03 * width))
+                                  edge_soft=max(0.7, 0.03 * width), filled=skin)
     return out
 
 
+def _laid_lid(box: np.ndarray, band: np.ndarray, corners: np.ndarray, donor: np.ndarray, donor_points: np.ndarray,
+              eye: int, ring_width: int) -> np.ndarray | None:
+    """The donor's eye (`donor` image at `donor_points`) laid on `box` (h, w, 3) by eye `eye`'s two corners
+    (`corners`, box pixels), its colours and grain matched to `box`'s on a ring just outside `band`."""
+    idx = EYE_POINTS[eye]
+    # The similarity taking the donor's corners onto the target's, as complex numbers: z -> turn * z + shift.
+    src0, src1 = complex(*donor_points[idx[0]]), complex(*donor_points[idx[3]])
+    dst0, dst1 = complex(*corners[0]), complex(*corners[1])
+    if abs(src1 - src0) < 1.0:
+        return None
+    turn = (dst1 - dst0) / (src1 - src0)
+    shift = dst0 - turn * src0
+    matrix = np.array([[turn.real, -turn.imag, shift.real], [turn.imag, turn.real, shift.imag]])
+    laid = cv2.warpAffine(donor, matrix, (box.shape[1], box.shape[0]), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+    grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_width + 1,) * 2)
+    ring = (cv2.dilate(band, grow) & ~band).astype(np.float32) / 255
+    if ring.sum() < 16:
+        return None
+    laid = match_colours(laid, box, ring, lightness=(0.5, 2.0), colour=(0.5, 1.5))
+    return match_grain(laid, box, ring)  # a painting's brush or an old photo's grain, not the driver's
+
+
 def draw_shut(box: np.ndarray, band: np.ndarray, line: np.ndarray, shade: np.ndarray, shut: float, *,
-              fill_radius: int, line_width: int, line_soft: float, edge_soft: float) -> np.ndarray:
+              fill_radius: int, line_width: int, line_soft: float, edge_soft: float,
+              filled: np.ndarray | None = None) -> np.ndarray:
     """`box` (h, w, 3) uint8 with an opening drawn shut: `band` (h, w; 255 inside) filled from the
-    skin around it (inpainting), a line through `line` (K, 2) where its edges meet in `shade` (3,),
+    skin around it (inpainting, or `filled`: (h, w, 3) float32 to use instead), a line through `line` (K, 2) where its edges meet in `shade` (3,),
     blended in by `shut` (0-1) with soft edges (pixels, sigma). A shut eye's lid and lash line, a
     closed mouth's lips and the line between them (`faces.mouth.close_lips`)."""
-    filled = cv2.inpaint(box, band, fill_radius, cv2.INPAINT_TELEA).astype(np.float32)
+    if filled is None:
+        filled = cv2.inpaint(box, band, fill_radius, cv2.INPAINT_TELEA).astype(np.float32)
     ink = np.zeros(box.shape[:2], np.float32)
     cv2.polylines(ink, [np.round(line * 16).astype(np.int32)], False, 1.0, line_width, cv2.LINE_AA, shift=4)
     ink = cv2.GaussianBlur(ink, (0, 0), line_soft)[..., None]

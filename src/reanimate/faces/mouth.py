@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from reanimate.faces.eyes import draw_shut
+from reanimate.faces.blend import match_grain
 from reanimate.faces.warp import BROWS, INNER_LIPS, OUTER_LIPS, polygon_mask
 
 def mouth_opening(points: np.ndarray) -> float:
@@ -45,6 +46,7 @@ def widest_open(openings: list[float], shot: int, exclude: int | None = None) ->
     return widest if openings[widest] > MOUTH_GAIN * openings[shot] and widest != exclude else None
 
 
+LIGHT_GAIN = (0.6, 1.8)  # the donor's lips are made at most this much darker or lighter
 CHROMA_GAIN = 1.5  # the donor's colours are made at most this much more saturated
 
 
@@ -52,7 +54,10 @@ def match_mouth_colours(mouth: np.ndarray, face: np.ndarray, lips: np.ndarray) -
     """`mouth` (H, W, 3) uint8, a donor's mouth laid on `face`, coloured so that its lips (`lips` mask)
     take the face's lips' lightness and colour, teeth and tongue following suit.
 
-    Lightness: mean moved, spread within 0.7-1.4x (white teeth stay white, a dark inside dark).
+    Lightness: the lips' mean moved onto the face's (at most `LIGHT_GAIN` darker or lighter) by scaling
+    what is darker than it and drawing what is lighter linearly towards white: the dark of the mouth
+    stays dark and teeth stay white with their gaps (a shift of the mean greyed the dark inside, which
+    then read as closed lips; a squeeze of the spread by a smooth photo's lips greyed the teeth).
     Colour (LAB's a, b plane): a shift of every pixel by the lips' difference would tint the teeth with
     it (a warm-lipped driver onto pale lips turned them cyan-green), so the plane is turned and scaled
     about grey instead, taking the donor's lips' mean colour onto the face's: a colourless pixel
@@ -64,8 +69,12 @@ def match_mouth_colours(mouth: np.ndarray, face: np.ndarray, lips: np.ndarray) -
         return mouth
     lab, ref = (cv2.cvtColor(x, cv2.COLOR_RGB2LAB).astype(np.float32) for x in (mouth, face))
     light, ref_light = lab[..., 0], ref[..., 0]
-    gain = np.clip((ref_light[sel].std() + 1e-3) / (light[sel].std() + 1e-3), 0.7, 1.4)
-    light = (light - light[sel].mean()) * gain + ref_light[sel].mean()
+    have, want = light[sel].mean(), ref_light[sel].mean()
+    want = float(np.clip(want, have * LIGHT_GAIN[0], have * LIGHT_GAIN[1]))
+    # Black stays black (the dark of the mouth stays dark), white stays white (teeth stay white), and
+    # the lips' mean lands on the face's: scaled below it, drawn linearly towards white above it.
+    light = np.where(light <= have, light * want / max(have, 1.0),
+                     want + (light - have) * (255 - want) / max(255 - have, 1.0))
     chroma = (lab[..., 1] - 128) + 1j * (lab[..., 2] - 128)
     have, want = chroma[sel].mean(), ((ref[..., 1] - 128) + 1j * (ref[..., 2] - 128))[sel].mean()
     turn = want / have if abs(have) > 1.0 else 0j
@@ -91,6 +100,7 @@ def fill_mouth(face: np.ndarray, target: np.ndarray, donor: np.ndarray, donor_po
     matrix, _ = cv2.estimateAffinePartial2D(donor_points[lips], at[lips])
     if matrix is None:
         return face
+    matrix = _fit_opening(matrix, donor_points, at)
     mouth = cv2.warpAffine(donor, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     inner = polygon_mask(at[list(INNER_LIPS)], size)
     mouth_width = np.linalg.norm(at[54] - at[48])
@@ -108,6 +118,32 @@ def fill_mouth(face: np.ndarray, target: np.ndarray, donor: np.ndarray, donor_po
     out = face.copy()
     out[y0:y1, x0:x1] = np.rint(box + blend * (mouth.astype(np.float32) - box)).astype(np.uint8)
     return out
+
+
+OPENING_FIT = (0.35, 1.5)  # the donor's inside is squeezed or stretched across the mouth at most this much
+
+
+def _fit_opening(matrix: np.ndarray, donor_points: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """`matrix` (2, 3: the donor's lips laid on the target's by a similarity) with the donor's inside
+    scaled across the mouth so that its inner lips open as far as the target's: a driver opened wider
+    than the target keeps its whole inside (upper teeth, the dark of the mouth, the tongue) instead
+    of showing only its middle, which, cut out of a pale mouth, reads as closed lips."""
+    def gap(points):
+        return np.linalg.norm(points[[61, 62, 63]] - points[[67, 66, 65]], axis=1).mean()
+    laid = cv2.transform(donor_points[None].astype(np.float32), matrix)[0]
+    have, want = gap(laid), gap(target)
+    if have < 1.0 or want < 1.0:
+        return matrix
+    scale = float(np.clip(want / have, *OPENING_FIT))
+    along = target[54] - target[48]
+    along = along / (np.linalg.norm(along) + 1e-6)
+    across = np.array([-along[1], along[0]])
+    centre = target[list(INNER_LIPS)].mean(0)
+    squeeze = np.eye(2) + (scale - 1) * np.outer(across, across)  # scale only across the mouth, about its centre
+    full = np.vstack([matrix, [0, 0, 1]])
+    about = np.eye(3)
+    about[:2, :2], about[:2, 2] = squeeze, centre - squeeze @ centre
+    return (about @ full)[:2].astype(np.float64)
 
 
 LIPS_SHUT = 0.4  # of MIN_OPENING: a mouth opened less is drawn shut, one opened MIN_OPENING or more as warped
@@ -160,35 +196,3 @@ def close_lips(image: np.ndarray, target: np.ndarray, source: np.ndarray) -> np.
                                   line_width=max(1, int(round(LIP_LINE * mouth_width))),
                                   line_soft=max(0.5, 0.01 * mouth_width), edge_soft=max(0.7, 0.015 * mouth_width))
     return out
-
-
-def detail(image: np.ndarray) -> np.ndarray:
-    """(H, W) float32: the grey image minus its blur, what grain, brush strokes and pores are made of."""
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    return grey - cv2.GaussianBlur(grey, (0, 0), 1.0)
-
-
-GRAIN_MAX = 4.0  # grey levels of grain added at most
-GRAIN_SEED = 7  # one fixed grain pattern: it stays on the picture like a canvas's, not flickering
-
-
-def match_grain(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """`image` with the fine detail inside `mask` made as strong as `reference`'s there: blurred where
-    it is sharper (a video's teeth in a soft painting), given grain where it is smoother."""
-    sel = mask > 0.5
-    if sel.sum() < 16:
-        return image
-    want, have = detail(reference)[sel].std(), detail(image)[sel].std()
-    if have > 1.25 * want:
-        for sigma in (0.6, 0.9, 1.3, 1.8, 2.5):
-            softer = cv2.GaussianBlur(image, (0, 0), sigma)
-            if detail(softer)[sel].std() <= 1.1 * want:
-                return softer
-        return softer
-    if have < 0.8 * want:
-        noise = np.random.default_rng(GRAIN_SEED).normal(0, 1, image.shape[:2]).astype(np.float32)
-        noise = noise - cv2.GaussianBlur(noise, (0, 0), 1.0)  # the same band `detail` measures
-        # At most GRAIN_MAX grey levels: a painting's strokes are not noise, and more reads as speckle.
-        gain = min(np.sqrt(max(want ** 2 - have ** 2, 0.0)), GRAIN_MAX) / (noise[sel].std() + 1e-6)
-        return np.clip(image + gain * noise[..., None], 0, 255).astype(np.uint8)
-    return image

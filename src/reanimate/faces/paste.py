@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 
 from reanimate.faces.align import Crop
-from reanimate.faces.warp import head_hull, match_colours, polygon_mask
+from reanimate.faces.blend import match_colours
+from reanimate.faces.warp import head_hull, polygon_mask
 
 
 def head_mask(points: list[np.ndarray], size: int, feather: float = 0.03) -> np.ndarray:

@@ -361,21 +361,3 @@ def head_hull(points: np.ndarray) -> np.ndarray:
     """(K, 2) the convex hull of the face, its forehead and the ring around the head: all the warp moves
     with the face (beyond it the image is only stretched towards the pinned border)."""
     return cv2.convexHull(np.concatenate([points, head_points(points)]).astype(np.float32))[:, 0]
-
-
-def match_colours(image: np.ndarray, reference: np.ndarray, mask: np.ndarray, ref_mask: np.ndarray | None = None,
-                  lightness: tuple[float, float] = (0.5, 2.0), colour: tuple[float, float] = (0.5, 2.0)
-                  ) -> np.ndarray:
-    """`image` with its per-channel mean and spread in `mask` moved to `reference`'s in `ref_mask` (LAB);
-    the spread's gain is kept within `lightness` for L and `colour` for a and b."""
-    ref_mask = mask if ref_mask is None else ref_mask
-    sel, ref_sel = mask > 0.5, ref_mask > 0.5
-    if sel.sum() < 8 or ref_sel.sum() < 8:
-        return image
-    lab, ref = (cv2.cvtColor(x, cv2.COLOR_RGB2LAB).astype(np.float32) for x in (image, reference))
-    mean, std = lab[sel].mean(0), lab[sel].std(0) + 1e-3
-    ref_mean, ref_std = ref[ref_sel].mean(0), ref[ref_sel].std(0) + 1e-3
-    gain = ref_std / std
-    gain = np.concatenate([np.clip(gain[:1], *lightness), np.clip(gain[1:], *colour)])
-    out = (lab - mean) * gain + ref_mean
-    return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)

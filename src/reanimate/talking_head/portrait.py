@@ -108,7 +108,7 @@ class Portrait(AvatarCounts):
             look: (2, 2) how far the driver's irises moved since its start, per eye in eye widths
                 (`faces.eyes.gaze`); None or NaN keeps the photo's look.
             driver_crop / driver_points: the driver's face crop and landmarks in it, whose mouth
-                fills an opening wider than the photo's.
+                fills an opening wider than the photo's and whose shut lids close the photo's.
         """
         shot = self.avatar.choose(target)
         if shot == 0:
@@ -118,7 +118,7 @@ class Portrait(AvatarCounts):
             face = moved.image
             if look is not None:
                 face = turn_eyes(face, at, self.stage.look_kept(at), iris_targets(self.gazes[0], look, at))
-            face = close_lids(face, moved.points, self.stage.points, self.stage.lash_offsets)
+            face = close_lids(face, moved.points, self.stage.points, self.stage.lash_offsets, driver_crop, driver_points)
             face = close_lips(face, moved.points, self.stage.points)
             share = mouth_share(at, self.opening)
             if driver_crop is not None and share > 0:

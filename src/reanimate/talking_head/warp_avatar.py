@@ -58,7 +58,7 @@ class WarpAvatar:
         """The person's face moved to `target` (68, 2): (S, S, 3) uint8.
 
         `driver_crop` / `driver_points`: the driver's frame, whose mouth inside fills an opening wider
-        than the shot's; without them the shot with the widest-open mouth gives it. `shot`: warp this
+        than the shot's and whose shut lids close the shot's; without them the shot with the widest-open mouth gives it. `shot`: warp this
         shot instead of choosing the nearest; `exclude`: a shot never used (the target's own, when
         the target is a shot). `look`: (2, 2) where the irises go (`faces.eyes.iris_targets`; default: the shot's look kept).
         """
@@ -70,7 +70,8 @@ class WarpAvatar:
         face = result.image
         if look is not None and self.warps[shot].irises is not None:
             face = turn_eyes(face, target, self.warps[shot].look_kept(target), look)
-        face = close_lids(face, result.points, self.points[shot], self.warps[shot].lash_offsets)
+        face = close_lids(face, result.points, self.points[shot], self.warps[shot].lash_offsets, driver_crop,
+                          driver_points)
         face = close_lips(face, result.points, self.points[shot])
         if needs_mouth(target, self.openings[shot]):
             if driver_crop is None:  # no driver frame (or it is the truth being scored): the widest-open shot
