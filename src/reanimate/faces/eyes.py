@@ -300,7 +300,7 @@ def close_lids(image: np.ndarray, target: np.ndarray, source: np.ndarray, offset
     return out
 
 
-DONOR_OPEN, DONOR_SHUT = 0.2, 0.12  # a donor's eye opened this much (lid gap over eye width) lends no lid, this little all of it
+DONOR_OPEN, DONOR_SHUT = 0.2, 0.12  # lid gap over eye width: a donor's eye this open lends no lid, this shut all of it
 
 
 def donor_shut(points: np.ndarray, eye: int) -> float:
@@ -400,8 +400,8 @@ def draw_shut(box: np.ndarray, band: np.ndarray, line: np.ndarray, shade: np.nda
               fill_radius: int, line_width: int, line_soft: float, edge_soft: float,
               filled: np.ndarray | None = None) -> np.ndarray:
     """`box` (h, w, 3) uint8 with an opening drawn shut: `band` (h, w; 255 inside) filled from the
-    skin around it (inpainting, or `filled`: (h, w, 3) float32 to use instead), a line through `line` (K, 2) where its edges meet in `shade` (3,),
-    blended in by `shut` (0-1) with soft edges (pixels, sigma). A shut eye's lid and lash line, a
+    skin around it (inpainting, or `filled`: (h, w, 3) float32 to use instead), a line through `line`
+    (K, 2) where its edges meet in `shade` (3,), blended in by `shut` (0-1) with soft edges (pixels, sigma). A shut eye's lid and lash line, a
     closed mouth's lips and the line between them (`faces.mouth.close_lips`)."""
     if filled is None:
         filled = cv2.inpaint(box, band, fill_radius, cv2.INPAINT_TELEA).astype(np.float32)

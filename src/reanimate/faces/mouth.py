@@ -13,10 +13,14 @@ from reanimate.faces.eyes import draw_shut
 from reanimate.faces.blend import match_grain
 from reanimate.faces.warp import BROWS, INNER_LIPS, OUTER_LIPS, polygon_mask
 
+def inner_gap(points: np.ndarray) -> float:
+    """Pixels between the inner lips (68, 2 landmarks), the mean of their three facing pairs."""
+    return float(np.linalg.norm(points[[61, 62, 63]] - points[[67, 66, 65]], axis=1).mean())
+
+
 def mouth_opening(points: np.ndarray) -> float:
     """Inner-lip gap over the face height: 0 closed, about 0.15-0.3 wide open."""
-    gap = np.linalg.norm(points[[61, 62, 63]] - points[[67, 66, 65]], axis=1).mean()
-    return float(gap / (np.linalg.norm(points[list(BROWS)].mean(0) - points[8]) + 1e-6))
+    return inner_gap(points) / float(np.linalg.norm(points[list(BROWS)].mean(0) - points[8]) + 1e-6)
 
 
 MOUTH_GAIN = 1.3  # the target opens its mouth this much wider than the warped shot: fill the inside
@@ -128,10 +132,8 @@ def _fit_opening(matrix: np.ndarray, donor_points: np.ndarray, target: np.ndarra
     scaled across the mouth so that its inner lips open as far as the target's: a driver opened wider
     than the target keeps its whole inside (upper teeth, the dark of the mouth, the tongue) instead
     of showing only its middle, which, cut out of a pale mouth, reads as closed lips."""
-    def gap(points):
-        return np.linalg.norm(points[[61, 62, 63]] - points[[67, 66, 65]], axis=1).mean()
     laid = cv2.transform(donor_points[None].astype(np.float32), matrix)[0]
-    have, want = gap(laid), gap(target)
+    have, want = inner_gap(laid), inner_gap(target)
     if have < 1.0 or want < 1.0:
         return matrix
     scale = float(np.clip(want / have, *OPENING_FIT))

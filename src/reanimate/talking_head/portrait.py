@@ -118,7 +118,8 @@ class Portrait(AvatarCounts):
             face = moved.image
             if look is not None:
                 face = turn_eyes(face, at, self.stage.look_kept(at), iris_targets(self.gazes[0], look, at))
-            face = close_lids(face, moved.points, self.stage.points, self.stage.lash_offsets, driver_crop, driver_points)
+            face = close_lids(face, moved.points, self.stage.points, self.stage.lash_offsets, driver_crop,
+                              driver_points)
             face = close_lips(face, moved.points, self.stage.points)
             share = mouth_share(at, self.opening)
             if driver_crop is not None and share > 0:
