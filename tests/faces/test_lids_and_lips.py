@@ -124,13 +124,15 @@ def test_a_drivers_shut_lid_is_laid_on_in_the_photos_colours_and_an_open_one_nev
     moved = FaceWarp(image, points)(target).image
     inpainted = close_lids(moved, target, points)
     # A driver whose eye 0 is shut where the target's is: its lid striped (a texture only it has),
-    # in a blue cast the photo does not have.
+    # with red and blue shades (a real lid's) and in a blue cast, all of which a grey photo has not.
     size = image.shape[1::-1]
     lid = cv2.dilate((polygon_mask(lash_rows(target, lash_offsets(points))[:6], size) > 0.5).astype(np.uint8),
                      np.ones((9, 9), np.uint8)) > 0
     donor = np.full_like(image, 170)
     stripes = (np.arange(image.shape[0]) // 2 % 2 * 40 - 20)[:, None] * np.ones(image.shape[1])
     donor[lid] = np.clip(170 + stripes[lid], 0, 255)[:, None].astype(np.uint8)
+    shades = (np.arange(image.shape[1]) // 3 % 2 * 50 - 25)[None, :] * np.ones(image.shape[0])[:, None]
+    donor[lid] = np.clip(donor[lid] + shades[lid][:, None] * [1, 0, -1], 0, 255).astype(np.uint8)
     donor = np.clip(donor.astype(np.int16) + [-30, -10, 40], 0, 255).astype(np.uint8)
     drawn = close_lids(moved, target, points, donor=donor, donor_points=target)
     band = polygon_mask(target[36:42], size) > 0.5
@@ -140,6 +142,8 @@ def test_a_drivers_shut_lid_is_laid_on_in_the_photos_colours_and_an_open_one_nev
     assert np.corrcoef(rows, stripes[band])[0, 1] > 0.5  # the driver's lid is what covers the eye
     skin = drawn[band].astype(np.float32).mean(0)  # the lash line included
     assert np.ptp(skin) < 8  # grey as the photo's skin, not in the driver's blue cast
+    chroma = cv2.cvtColor(drawn, cv2.COLOR_RGB2LAB)[band][:, 1:].astype(np.float32) - 128
+    assert np.percentile(np.abs(chroma), 95) < 4  # nor in its red and blue shades: a grey lid
     assert abs(skin.mean() - inpainted[band].mean()) < 12  # and as light
     # An open eye of the driver lends nothing: its iris would be laid into the photo.
     assert np.array_equal(close_lids(moved, target, points, donor=donor, donor_points=points), inpainted)

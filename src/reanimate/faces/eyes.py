@@ -392,7 +392,8 @@ def _laid_lid(box: np.ndarray, band: np.ndarray, corners: np.ndarray, donor: np.
     ring = (cv2.dilate(band, grow) & ~band).astype(np.float32) / 255
     if ring.sum() < 16:
         return None
-    laid = match_colours(laid, box, ring, lightness=(0.5, 2.0), colour=(0.5, 1.5))
+    # Colour down to none: a black-and-white photo gets a grey lid, not the driver's skin tones at half strength.
+    laid = match_colours(laid, box, ring, lightness=(0.5, 2.0), colour=(0.0, 1.5))
     return match_grain(laid, box, ring)  # a painting's brush or an old photo's grain, not the driver's
 
 
