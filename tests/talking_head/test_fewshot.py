@@ -13,7 +13,7 @@ from reanimate.io.writer import FrameWriter
 from reanimate.metrics.fid import InceptionPool, frechet_distance
 from reanimate.metrics.identity import FaceDescriptor, cosine, distance
 from reanimate.metrics.image import ssim
-from reanimate.talking_head.animate import animate
+from reanimate.talking_head.animate import DriverTrack, animate
 from reanimate.talking_head.config import load_config
 from reanimate.talking_head.evaluate import evaluate, format_table
 from reanimate.talking_head.fewshot import (
@@ -117,6 +117,16 @@ def test_sources_must_show_one_face(tmp_path, detector, carphone_frames):
         load_shots([tmp_path / "one.png"], 32, 3, detector)
     crops, points = load_shots([tmp_path / "one.png"], 32, 1, detector)
     assert crops[0].shape == (32, 32, 3) and points.shape == (1, 68, 2)
+
+
+def test_a_driver_frame_without_a_face_lends_no_mouth_and_no_lids():
+    # There the last pose is held; what lies at those landmarks now is whatever hides the face (a hand).
+    crops = [np.full((4, 4, 3), i, np.uint8) for i in range(4)]
+    track = DriverTrack(crops, np.zeros((4, 68, 2), np.float32), np.zeros((4, 2, 2), np.float32),
+                        np.array([True, False, False, True]))
+    assert track.missing == 2
+    assert [c is None for c in track.donors(slice(0, 4))] == [False, True, True, False]
+    assert track.donors(slice(2, 4))[1] is crops[3]
 
 
 @pytest.mark.slow

@@ -46,7 +46,17 @@ class DriverTrack:
     crops: list  # (S, S, 3) uint8 face crops
     points: np.ndarray  # (N, 68, 2) landmarks in crop pixels (the last pose held where the face is lost)
     gaze: np.ndarray  # (N, 2, 2) each iris in its eye's frame (`faces.eyes.gaze`), smoothed; NaN: never seen
-    missing: int  # frames without a face
+    found: np.ndarray  # (N,) bool: frames where the face was seen
+
+    @property
+    def missing(self) -> int:
+        """Frames without a face."""
+        return int((~self.found).sum())
+
+    def donors(self, frames: slice) -> list:
+        """The crops of `frames` that may lend their mouth and lids, None where the face was lost: there
+        the landmarks are the last pose held, and what is at them now is whatever hides the face."""
+        return [crop if seen else None for crop, seen in zip(self.crops[frames], self.found[frames])]
 
     def looks(self) -> np.ndarray:
         """(N, 2, 2) how far the irises moved since the first frame (the gaze is filled in where
@@ -89,7 +99,7 @@ def driver_track(video: Video, size: int, detector: LandmarkDetector, show_progr
         use = last if last is not None else int(np.flatnonzero(track.found)[0])  # before the first face: the first
         crops.append(boxes[index if steady else use].warp(frame))
         points.append(boxes[use].apply(track.points[use]))
-    return DriverTrack(crops, np.stack(points), smooth_gaze(np.stack(looks)), int((~track.found).sum()))
+    return DriverTrack(crops, np.stack(points), smooth_gaze(np.stack(looks)), np.asarray(track.found, bool))
 
 
 def warp_size(shot: Shot) -> int:
@@ -140,7 +150,7 @@ def animate(model_dir, sources, driver, out, options: AnimateOptions = AnimateOp
     with writer, bar, WriteBehind() as behind:  # encoding runs beside the next frames' warps
         for start in range(0, len(targets), CHUNK):
             chunk = slice(start, min(start + CHUNK, len(targets)))
-            pictures = person.pictures(targets[chunk], looks[chunk], driving.crops[chunk], driving.points[chunk],
+            pictures = person.pictures(targets[chunk], looks[chunk], driving.donors(chunk), driving.points[chunk],
                                        paste=paste)
             for index, picture in zip(range(chunk.start, chunk.stop), pictures):
                 if options.side_by_side:
