@@ -364,8 +364,10 @@ def _shut_eye(image: np.ndarray, target: np.ndarray, eye: int, shut: float, rows
     if lid is not None and (lend := donor_shut(lid[1], eye)) > 0:
         donor_lid = _laid_lid(box, band, target[[idx[0], idx[3]]] - [x0, y0], *lid, eye, fill_radius)
         if donor_lid is not None:
-            filled = cv2.inpaint(box, band, fill_radius, cv2.INPAINT_TELEA).astype(np.float32)
-            skin = filled + lend * (donor_lid.astype(np.float32) - filled)
+            skin = donor_lid.astype(np.float32)
+            if lend < 1:  # a driver's eye half shut: its lid blended over skin filled in from around
+                filled = cv2.inpaint(box, band, fill_radius, cv2.INPAINT_TELEA).astype(np.float32)
+                skin = filled + lend * (skin - filled)
     out = image.copy()
     out[y0:y1, x0:x1] = draw_shut(box, band, line - [x0, y0], lashes, shut, fill_radius=fill_radius,
                                   line_width=max(1, int(round(LASH_WIDTH * width))), line_soft=max(0.5, 0.02 * width),
@@ -402,8 +404,9 @@ def draw_shut(box: np.ndarray, band: np.ndarray, line: np.ndarray, shade: np.nda
               filled: np.ndarray | None = None) -> np.ndarray:
     """`box` (h, w, 3) uint8 with an opening drawn shut: `band` (h, w; 255 inside) filled from the
     skin around it (inpainting, or `filled`: (h, w, 3) float32 to use instead), a line through `line`
-    (K, 2) where its edges meet in `shade` (3,), blended in by `shut` (0-1) with soft edges (pixels, sigma). A shut eye's lid and lash line, a
-    closed mouth's lips and the line between them (`faces.mouth.close_lips`)."""
+    (K, 2) where its edges meet in `shade` (3,), blended in by `shut` (0-1) with soft edges (pixels,
+    sigma). A shut eye's lid and lash line, a closed mouth's lips and the line between them
+    (`faces.mouth.close_lips`)."""
     if filled is None:
         filled = cv2.inpaint(box, band, fill_radius, cv2.INPAINT_TELEA).astype(np.float32)
     ink = np.zeros(box.shape[:2], np.float32)

@@ -60,7 +60,8 @@ class WarpAvatar:
         `driver_crop` / `driver_points`: the driver's frame, whose mouth inside fills an opening wider
         than the shot's and whose shut lids close the shot's; without them the shot with the
         widest-open mouth gives the mouth. `shot`: warp this shot instead of choosing the nearest;
-        `exclude`: a shot never used (the target's own, when the target is a shot). `look`: (2, 2) where the irises go (`faces.eyes.iris_targets`; default: the shot's look kept).
+        `exclude`: a shot never used (the target's own, when the target is a shot). `look`: (2, 2)
+        where the irises go (`faces.eyes.iris_targets`; default: the shot's look kept).
         """
         if not np.isfinite(target).all():
             raise UserError("the target landmarks are not finite numbers")
