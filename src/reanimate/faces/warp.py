@@ -158,6 +158,7 @@ class WarpResult:
     image: np.ndarray  # (H, W, 3) uint8
     folds_clamped: bool  # the target would have folded triangles: motion was pulled towards rigid
     points: np.ndarray  # (68, 2) the landmarks drawn: the target, uncrossed, its jaw smoothed, clamped if so
+    alpha: np.ndarray | None = None  # (H, W) float32 in [0, 1]: the source's `alpha`, warped the same way
 
 
 class FaceWarp:
@@ -172,14 +173,18 @@ class FaceWarp:
         points: (68, 2) landmarks of the face in `image` pixels.
         irises: (2, 2) iris centres in `image` pixels (`reanimate.faces.eyes.find_irises`); an eye
             whose iris was not found (NaN) gets its lids' centre, which then moves with the lids.
+        alpha: (H, W) float in [0, 1], warped with the image (one remap of four channels): the person's
+            mask of a photo in layers (`reanimate.faces.layers`).
 
     Example:
         >>> warp = FaceWarp(photo, landmarks)
         >>> moved = warp(new_landmarks).image
     """
 
-    def __init__(self, image: np.ndarray, points: np.ndarray, irises: np.ndarray | None = None):
+    def __init__(self, image: np.ndarray, points: np.ndarray, irises: np.ndarray | None = None,
+                 alpha: np.ndarray | None = None):
         self.image = np.ascontiguousarray(image)
+        self._rgba = None if alpha is None else np.dstack([image, np.round(np.clip(alpha, 0, 1) * 255).astype(np.uint8)])
         height, width = image.shape[:2]
         self.points = np.asarray(points, np.float32)
         self.irises = None if irises is None else _irises_or_centres(self.points, irises)
@@ -333,8 +338,12 @@ class FaceWarp:
         warp has them, carried by their eyes: `faces.eyes.turn_eyes` moves them after)."""
         control, clamped = self.safe_target(target)
         map_x, map_y = self.maps(control)
-        image = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return WarpResult(image, clamped, control[:68].copy())
+        source = self.image if self._rgba is None else self._rgba
+        image = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if self._rgba is None:
+            return WarpResult(image, clamped, control[:68].copy())
+        alpha = image[..., 3].astype(np.float32) / 255
+        return WarpResult(np.ascontiguousarray(image[..., :3]), clamped, control[:68].copy(), alpha)
 
 
 def _irises_or_centres(points: np.ndarray, irises: np.ndarray) -> np.ndarray:

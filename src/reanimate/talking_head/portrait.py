@@ -19,6 +19,7 @@ import numpy as np
 
 from reanimate.faces.align import Crop
 from reanimate.faces.eyes import close_lids, find_irises, gaze, iris_targets, turn_eyes
+from reanimate.faces.layers import person_layers
 from reanimate.faces.mouth import close_lips, fill_mouth, mouth_opening, mouth_share
 from reanimate.faces.paste import head_mask, paste_back
 from reanimate.faces.shots import Shot, crop_shots
@@ -87,8 +88,10 @@ class Portrait(AvatarCounts):
         self.box = stage_box(self.reference)
         x0, y0, x1, y1 = self.box
         self.offset = np.array([x0, y0], np.float32)
-        self.stage = FaceWarp(self.reference.frame[y0:y1, x0:x1], self.reference.points - self.offset,
-                              irises[0] - self.offset)
+        stage, points = self.reference.frame[y0:y1, x0:x1], self.reference.points - self.offset
+        # The person over a background plate: the head moves, what stands behind it does not.
+        self.layers = person_layers(stage, points)
+        self.stage = FaceWarp(stage, points, irises[0] - self.offset, self.layers.alpha)
         self.opening = mouth_opening(self.reference.points)
 
     @property
@@ -125,11 +128,12 @@ class Portrait(AvatarCounts):
             if driver_crop is not None and share > 0:
                 face = fill_mouth(face, at, driver_crop, driver_points, share)
                 self.avatar.mouth_frames += 1
-            return self._into_photo(face)
+            return self._into_photo(self.layers.over(face, moved.alpha))
         # Another shot is nearer: the photo's head is moved first (the background and body follow),
         # then that shot's face is laid over it in its colours.
         at = self.to_stage(target)
-        base = self._into_photo(self.stage(at).image)
+        moved = self.stage(at)
+        base = self._into_photo(self.layers.over(moved.image, moved.alpha))
         face = self.avatar.render(target, driver_crop, driver_points, shot=shot,
                                   look=None if look is None else iris_targets(self.gazes[shot], look, target))
         mask = head_mask([target], self.size)
