@@ -312,7 +312,7 @@ def animate(model: PathLike | None, sources: list[PathLike], driver: PathLike | 
             colour tags are kept.
         **options: the fields of `reanimate.talking_head.options.AnimateOptions`: shots,
             finetune_steps, finetune_seconds, motion ("relative", "adapted", "absolute"), face,
-            paste_back, size, side_by_side, save_person, audio; and adapt=False, the older switch
+            paste_back, size, side_by_side, layers, save_person, audio; and adapt=False, the older switch
             for motion "absolute".
 
     Returns:

@@ -26,6 +26,12 @@ def test_the_head_moves_in_the_frame_and_the_border_holds(portrait, carphone_fra
     assert np.abs(patch(moved, nose[0] + step) - patch(frame, nose[0])).mean() < 12  # the nose went along
     assert np.abs(patch(moved, nose[0] + step) - patch(frame, nose[0] + step)).mean() > 15
     assert np.array_equal(moved[0], frame[0]) and np.array_equal(moved[:, -1], frame[:, -1])  # pinned border
+    # In layers: the background beyond the person (as found, and as moved) holds exactly.
+    alpha = portrait.stage(portrait.to_stage(portrait.shot_points[0] + shift)).alpha
+    x0, y0, x1, y1 = portrait.box
+    beyond = (portrait.layers.alpha == 0) & (alpha == 0)
+    inside = moved[y0:y1, x0:x1], frame[y0:y1, x0:x1]
+    assert beyond.mean() > 0.2 and np.array_equal(inside[0][beyond], inside[1][beyond])
 
 
 def test_a_large_photo_moves_only_its_stage(carphone_frames, carphone_track):
@@ -73,3 +79,12 @@ def test_a_wink_the_landmarks_read_as_a_third_open_shuts_the_lid(carphone_track)
     target = drive(np.stack([first, wink]), source[None], "relative")[1]
     assert eye_opening(target, 0) < 0.02 * eye_opening(source, 0) + 1e-3  # shut
     assert np.isclose(eye_opening(target, 1), eye_opening(source, 1), rtol=0.1)  # the other one open
+
+
+def test_without_layers_the_stage_moves_as_one_picture(carphone_frames, carphone_track):
+    frame = carphone_frames[30]
+    flat = Portrait([Shot(frame, carphone_track.points[30], "frame 30")], 128, layers=False)
+    assert flat.layers is None and flat.stage(flat.to_stage(flat.shot_points[0])).alpha is None
+    moved = flat.render(flat.shot_points[0] + [10, 0])
+    layered = Portrait([Shot(frame, carphone_track.points[30], "frame 30")], 128).render(flat.shot_points[0] + [10, 0])
+    assert moved.shape == frame.shape and np.abs(moved.astype(int) - layered).mean() > 0.5

@@ -100,6 +100,10 @@ def export(run_dir, out, overwrite):
               help="With --model: fine-tune on the shots first (FT); 0 = feed-forward (FF).")
 @click.option("--finetune-seconds", type=click.FloatRange(0), default=None, help="Fine-tuning time budget instead.")
 @click.option("--side-by-side", is_flag=True, help="Write driver | landmarks | result.")
+@click.option("--layers/--no-layers", default=True, show_default=True,
+              help="Without --model: warp the person over the background painted in behind them, so the background "
+                   "holds still as the head moves; --no-layers warps the photo around the head as one picture (try it "
+                   "when hair the person mask missed shows twice).")
 @click.option("--save-person", default=None, help="With --model: also save the fine-tuned person as a model folder.")
 @click.option("--audio", default="driver", show_default=True, metavar="driver|source|none|FILE",
               help="The output's sound: the driver's, the first source video's, none, or a media file's.")

@@ -131,7 +131,7 @@ def animate(model_dir, sources, driver, out, options: AnimateOptions = AnimateOp
     sound = sound_for(options.audio, video, sources)
     detector = LandmarkDetector()
     found = find_shots(sources, options.shots, detector, options.face)
-    person = portrait_for(model, found, options.size, device)
+    person = portrait_for(model, found, options.size, device, options.layers)
     if options.finetunes:
         person.finetune(options.finetune_steps, options.finetune_seconds, show_progress=show_progress)
     if save_person is not None:
@@ -168,7 +168,8 @@ def animate(model_dir, sources, driver, out, options: AnimateOptions = AnimateOp
             "mouth_frames": person.mouth_frames, "written": str(writer.written)}
 
 
-def portrait_for(model: TalkingHeadModel | None, shots: list[Shot], size: int | None, device) -> Portrait | GeneratedPortrait:
+def portrait_for(model: TalkingHeadModel | None, shots: list[Shot], size: int | None, device,
+                 layers: bool = True) -> Portrait | GeneratedPortrait:
     """How the person is drawn: the photo warped (no model) or a generator's face pasted into it.
 
     The paper's generator draws at its own size; the warp and a guided generator (which adds its
@@ -176,7 +177,7 @@ def portrait_for(model: TalkingHeadModel | None, shots: list[Shot], size: int | 
     if model is not None and not model.config.warp_guide:
         return GeneratedPortrait(model, shots, model.config.image_size, device)
     size = size or warp_size(shots[0])
-    return Portrait(shots, size) if model is None else GeneratedPortrait(model, shots, size, device)
+    return Portrait(shots, size, layers) if model is None else GeneratedPortrait(model, shots, size, device)
 
 
 AUDIO_CHOICES = ("driver", "source", "none")

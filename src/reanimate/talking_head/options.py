@@ -29,6 +29,9 @@ class AnimateOptions:
             crop. False writes the face crop.
         size: the side of the face crop the warp works at (default: the face's own pixels, 128-512).
         side_by_side: write driver | landmarks | result.
+        layers: without a model, the person is warped over the background painted in behind them
+            (default), so what stands behind the head holds still as it moves; False warps the photo
+            around the head as one picture (the background near the head moves with it).
         save_person: with a model, also keep the fine-tuned person as a model folder here.
         audio: the output's sound: "driver" (default; none when the driver is silent), "source" (the
             first source video's), "none", or a media file's path.
@@ -42,6 +45,7 @@ class AnimateOptions:
     paste_back: bool | None = None
     size: int | None = None
     side_by_side: bool = False
+    layers: bool = True
     save_person: str | os.PathLike | None = None
     audio: str = "driver"
 

@@ -67,6 +67,8 @@ class Portrait(AvatarCounts):
     Args:
         shots: the person; the first one's whole frame is the picture that moves.
         size: the side of the face crops targets are given in.
+        layers: the person warped over the background painted in behind them (`faces.layers`), so the
+            background holds still; False warps the stage as one picture.
 
     Example:
         >>> portrait = Portrait(find_shots(["me.jpg"]), 256)
@@ -78,7 +80,7 @@ class Portrait(AvatarCounts):
     finetuned_steps = 0  # nothing to fine-tune (the same report as `GeneratedPortrait`'s)
     pastes = True  # the whole photo moves: the face crop alone only when asked
 
-    def __init__(self, shots: list[Shot], size: int):
+    def __init__(self, shots: list[Shot], size: int, layers: bool = True):
         self.reference, self.size = shots[0], size
         self.crops, images, self.shot_points = crop_shots(shots, size)
         irises = [irises_of(s) for s in shots]
@@ -90,8 +92,9 @@ class Portrait(AvatarCounts):
         self.offset = np.array([x0, y0], np.float32)
         stage, points = self.reference.frame[y0:y1, x0:x1], self.reference.points - self.offset
         # The person over a background plate: the head moves, what stands behind it does not.
-        self.layers = person_layers(stage, points)
-        self.stage = FaceWarp(stage, points, irises[0] - self.offset, self.layers.alpha)
+        self.layers = person_layers(stage, points) if layers else None
+        self.stage = FaceWarp(stage, points, irises[0] - self.offset,
+                              None if self.layers is None else self.layers.alpha)
         self.opening = mouth_opening(self.reference.points)
 
     @property
@@ -128,12 +131,12 @@ class Portrait(AvatarCounts):
             if driver_crop is not None and share > 0:
                 face = fill_mouth(face, at, driver_crop, driver_points, share)
                 self.avatar.mouth_frames += 1
-            return self._into_photo(self.layers.over(face, moved.alpha))
+            return self._into_photo(self._over_plate(face, moved.alpha))
         # Another shot is nearer: the photo's head is moved first (the background and body follow),
         # then that shot's face is laid over it in its colours.
         at = self.to_stage(target)
         moved = self.stage(at)
-        base = self._into_photo(self.layers.over(moved.image, moved.alpha))
+        base = self._into_photo(self._over_plate(moved.image, moved.alpha))
         face = self.avatar.render(target, driver_crop, driver_points, shot=shot,
                                   look=None if look is None else iris_targets(self.gazes[shot], look, target))
         mask = head_mask([target], self.size)
@@ -149,6 +152,9 @@ class Portrait(AvatarCounts):
         driver_points = [None] * count if driver_points is None else driver_points
         out = [self.render(*frame) for frame in zip(targets, looks, driver_crops, driver_points)]
         return out if paste else [self.crop.warp(picture) for picture in out]
+
+    def _over_plate(self, stage: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+        return stage if self.layers is None else self.layers.over(stage, alpha)
 
     def _into_photo(self, stage: np.ndarray) -> np.ndarray:
         x0, y0, x1, y1 = self.box
