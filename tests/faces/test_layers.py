@@ -48,3 +48,10 @@ def test_a_head_moving_in_the_frame_leaves_the_background_beside_it_still(photo)
     nose = np.round(points[30]).astype(int)
     patch = lambda image, x: image[nose[1] - 4:nose[1] + 5, x - 4:x + 5].astype(int)  # noqa: E731
     assert np.abs(patch(picture, nose[0] + 12) - patch(frame, nose[0])).mean() < 12
+
+
+def test_a_face_filling_the_picture_is_left_in_one_layer(carphone_frames, carphone_track):
+    from reanimate.faces.align import Crop, face_box
+
+    crop = Crop(*face_box(carphone_track.points[30], 0.05), 128)  # the face, edge to edge
+    assert person_layers(crop.warp(carphone_frames[30]), crop.apply(carphone_track.points[30])) is None

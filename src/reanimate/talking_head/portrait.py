@@ -91,7 +91,8 @@ class Portrait(AvatarCounts):
         x0, y0, x1, y1 = self.box
         self.offset = np.array([x0, y0], np.float32)
         stage, points = self.reference.frame[y0:y1, x0:x1], self.reference.points - self.offset
-        # The person over a background plate: the head moves, what stands behind it does not.
+        # The person over a background plate: the head moves, what stands behind it does not (None when
+        # the person fills the stage).
         self.layers = person_layers(stage, points) if layers else None
         self.stage = FaceWarp(stage, points, irises[0] - self.offset,
                               None if self.layers is None else self.layers.alpha)
