@@ -24,6 +24,7 @@ from reanimate.faces.warp import BROWS, JAW, head_hull
 WORK_SIDE = 256  # GrabCut and the inpainting run on the photo scaled to this side (the mask is smooth)
 GROW, FEATHER = 0.06, 0.025  # of the face's width: the mask grown by, and its edge blurred by (sigma)
 GRABCUT_ROUNDS = 4
+LONG_HAIR = (0.3, 0.6)  # beside the jaw: out by this share of the face's width, down by this of its height
 MOST_PERSON = 0.75  # of the picture: a person covering more leaves too little to paint the plate from
 
 
@@ -87,6 +88,11 @@ def _grabcut(image: np.ndarray, points: np.ndarray, face_width: float) -> np.nda
     fill(head_hull(points) + 0.15 * (head_hull(points) - points.mean(0)), cv2.GC_PR_FGD)
     bottom = chin - up * (height + width)
     fill(quad(chin, bottom, 0.45 * face_width, 2.5 * face_width), cv2.GC_PR_FGD)
+    # Long hair beside the jaw and neck: left probable background, it would teach GrabCut's background
+    # model the hair's colours, and the hair beside the cheeks would be cut off as background too.
+    for jaw, sign in ((points[1:8], -1), (points[9:16], 1)):
+        beyond = jaw + sign * side * LONG_HAIR[0] * face_width - up * LONG_HAIR[1] * face_height
+        fill(cv2.convexHull(np.concatenate([jaw, beyond]).astype(np.float32))[:, 0], cv2.GC_PR_FGD)
     # Surely the person: the face inside its outline and the forehead, the neck and the middle of the chest.
     forehead = points[list(BROWS)] + up * 0.25 * face_height
     fill(cv2.convexHull(np.concatenate([points[list(JAW)], forehead]).astype(np.float32))[:, 0], cv2.GC_FGD)
