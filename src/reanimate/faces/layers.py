@@ -8,10 +8,10 @@ mask: where the head moves away, the plate shows what was behind it (inpainted),
 elsewhere does not move at all.
 
 The person is found by GrabCut (OpenCV) seeded from the landmarks: the face, a column under the chin
-(the neck) and the middle of the chest are surely the person; the head's surroundings and the body
-below probably; the picture's top corners beyond the head probably not. What GrabCut misses at the
-hair's edge stays in the plate: the mask is grown a little (`GROW`), so a head moving by less than
-that carries its edge with it rather than leaving a copy of it behind.
+(the neck) and the middle of the chest are surely the person; the head's surroundings, long hair
+beside the jaw and the body below probably; the picture above the brows far beyond the head surely
+not. What GrabCut misses at the hair's edge stays in the plate: the mask is grown a little (`GROW`),
+so a head moving by less than that carries its edge with it rather than leaving a copy of it behind.
 """
 
 from dataclasses import dataclass
@@ -25,6 +25,7 @@ WORK_SIDE = 256  # GrabCut and the inpainting run on the photo scaled to this si
 GROW, FEATHER = 0.06, 0.025  # of the face's width: the mask grown by, and its edge blurred by (sigma)
 GRABCUT_ROUNDS = 4
 LONG_HAIR = (0.3, 0.6)  # beside the jaw: out by this share of the face's width, down by this of its height
+MIN_BACKGROUND = 64  # pixels: fewer cannot make GrabCut's background colour model
 MOST_PERSON = 0.75  # of the picture: a person covering more leaves too little to paint the plate from
 
 
@@ -74,8 +75,8 @@ def _grabcut(image: np.ndarray, points: np.ndarray, face_width: float) -> np.nda
     up = brows - chin
     face_height = float(np.linalg.norm(up)) + 1e-6
     up /= face_height
-    side = np.array([-up[1], up[0]]) if up[1] <= 0 else np.array([up[1], -up[0]])
-    side = side if side[0] >= 0 else -side
+    side = np.array([-up[1], up[0]])
+    side = side if side[0] >= 0 else -side  # across the face, towards the picture's right
 
     def quad(centre_top, centre_bottom, half_top, half_bottom):
         return np.array([centre_top - half_top * side, centre_top + half_top * side,
@@ -106,8 +107,8 @@ def _grabcut(image: np.ndarray, points: np.ndarray, face_width: float) -> np.nda
     fill(np.array([top - side * (width + height), top + side * (width + height),
                    top + side * (width + height) + up * (width + height),
                    top - side * (width + height) + up * (width + height)]), cv2.GC_BGD)
-    if not ((seeds == cv2.GC_BGD) | (seeds == cv2.GC_PR_BGD)).any():
-        return (seeds != cv2.GC_PR_BGD).astype(np.uint8)  # a face filling the picture: all of it is the person
+    if ((seeds == cv2.GC_BGD) | (seeds == cv2.GC_PR_BGD)).sum() < MIN_BACKGROUND:
+        return np.ones((height, width), np.uint8)  # a face filling the picture: all of it is the person
     background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     cv2.grabCut(image, seeds, None, background, foreground, GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)
     person = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.uint8)
