@@ -34,9 +34,9 @@ def test_a_head_moving_in_the_frame_leaves_the_background_beside_it_still(photo)
     frame, points, layers = photo
     target = points + [12, 0]  # the head moves right by a sixth of its width
     layered = FaceWarp(frame, points, alpha=layers.alpha)(target)
-    assert layered.alpha is not None and np.abs(layered.image.astype(int) - FaceWarp(frame, points)(target).image).max() == 0
-    picture = layers.over(layered.image, layered.alpha)
     plain = FaceWarp(frame, points)(target).image  # one warp of everything: the background is dragged
+    assert layered.alpha is not None and np.abs(layered.image.astype(int) - plain).max() == 0
+    picture = layers.over(layered.image, layered.alpha)
     # The background left of the head, beyond the person as found in the photo and as moved.
     band = np.zeros(frame.shape[:2], bool)
     band[int(points[19, 1]):int(points[8, 1]), max(0, int(points[0, 0]) - 40):int(points[0, 0])] = True

@@ -42,7 +42,7 @@ class Layers:
 def person_layers(image: np.ndarray, points: np.ndarray) -> Layers | None:
     """The person in `image` (H, W, 3) uint8 with face landmarks `points` (68, 2), and the plate; None
     when the person covers most of the picture (`MOST_PERSON`: a face filling a 256 px vox frame):
-    what would be painted in behind them is guessed from a few border pixels, and showed as a smear
+    what would be painted in behind them is guessed from a few border pixels, and shows as a smear
     wherever the head moved (measured on such a clip: -0.03 SSIM against one warp of everything)."""
     height, width = image.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
